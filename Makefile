@@ -1,0 +1,71 @@
+# jitbench's developer entry points. `make test` is what CI runs (.ci/run);
+# `make demo` is the README's quick start.
+
+GO ?= go
+FUZZTIME ?= 10s
+BENCHTIME ?= 1s
+
+.PHONY: all build test vet unit fuzz demo bench proto proto-check
+
+all: build
+
+build:
+	$(GO) build -o bin/jitbench ./cmd/jitbench
+
+# vet + race-enabled tests + a short fuzz run + the generated-code check.
+test: vet unit fuzz proto-check
+
+vet:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))"; \
+	if [ -n "$$unformatted" ]; then echo >&2 "gofmt would change: $$unformatted"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Each fuzz target runs for FUZZTIME; go test allows one -fuzz per package.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzGrantVerify$$' -fuzztime $(FUZZTIME) ./reference/token/
+
+demo:
+	$(GO) run ./cmd/jitbench demo
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 ./reference/token/ ./reference/stack/
+
+# Protobuf generation. buf and both protoc plugins are pinned in tools/go.mod
+# and run with `go tool -modfile`, so no protoc or plugin binary has to be
+# installed and library users never inherit buf's dependencies.
+
+PROTO_DIR := reference/api
+BUF := $(GO) tool -modfile=tools/go.mod buf
+
+# Scoped to the proto targets so other targets keep the caller's settings.
+# -mod=readonly: generating must never rewrite tools/go.mod or go.sum behind
+# the user's back (any other -mod from the caller is dropped for that reason).
+# GOWORK=off: -modfile cannot be combined with a go.work workspace.
+proto proto-check: export GOFLAGS := -mod=readonly $(filter-out -mod=%,$(GOFLAGS))
+proto proto-check: export GOWORK := off
+
+# Old outputs are removed first so that a deleted or renamed .proto does not
+# leave a stale .pb.go behind; buf is skipped when no .proto is left, because
+# it refuses to build an empty module.
+proto:
+	find $(PROTO_DIR) -type f -name '*.pb.go' -delete
+	@if [ -n "$$(find $(PROTO_DIR) -type f -name '*.proto')" ]; then \
+		echo "$(BUF) generate"; $(BUF) generate; \
+	else \
+		echo "proto: no .proto files under $(PROTO_DIR), nothing to generate"; \
+	fi
+
+proto-check: proto
+	@git diff --exit-code --stat -- $(PROTO_DIR) || { \
+		echo >&2 "proto-check: generated code in $(PROTO_DIR) is out of date; run 'make proto' and commit the result."; \
+		exit 1; }
+	@untracked="$$(git ls-files --others --exclude-standard -- '$(PROTO_DIR)/*.pb.go')"; \
+	if [ -n "$$untracked" ]; then \
+		echo >&2 "proto-check: untracked generated files:"; \
+		echo >&2 "$$untracked"; \
+		echo >&2 "proto-check: run 'make proto' and commit the result."; \
+		exit 1; \
+	fi

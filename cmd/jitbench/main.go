@@ -1,0 +1,113 @@
+// Command jitbench tests Just-In-Time access approval in gRPC systems: it
+// serves the reference JIT system, mints and explains tokens, and (as later
+// commands land) runs scenarios, load tests and conformance checks.
+//
+// Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// exitError carries the process exit code with the error to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr marks err as bad usage, input or config (exit 2).
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usagef formats a bad-usage error (exit 2).
+func usagef(format string, args ...any) error { return usageErr(fmt.Errorf(format, args...)) }
+
+// errFailed is returned when a check ran and failed (exit 1); the command has already reported why.
+var errFailed = &exitError{code: exitFailed, err: errors.New("check failed")}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee != errFailed {
+			fmt.Fprintln(os.Stderr, "jitbench:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "jitbench:", err)
+	return exitFailed
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "jitbench",
+		Short: "Test Just-In-Time access approval in gRPC systems",
+		Long: `jitbench tests Just-In-Time (JIT) access approval in gRPC systems.
+
+It serves a reference JIT-protected service, mints and explains the two
+credentials of the JIT model (an identity token and a JIT grant), and tells
+why a call was refused.
+
+Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
+	})
+	root.AddCommand(newVersionCmd(), newServeCmd(), newTokenCmd())
+	// Unknown subcommands and stray arguments are usage errors too.
+	wrapArgs(root)
+	return root
+}
+
+// wrapArgs makes argument-count errors exit 2 like flag errors.
+func wrapArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+	if c.HasSubCommands() && c.RunE == nil {
+		// A group run alone prints its help; a group given an unknown
+		// subcommand is bad usage. Cobra would print help and exit 0 for both.
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+		return
+	}
+	if c.Args == nil {
+		return
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usagef("%s: %v (see '%s --help')", cmd.CommandPath(), err, cmd.CommandPath())
+		}
+		return nil
+	}
+}

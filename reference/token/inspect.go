@@ -1,0 +1,73 @@
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Decoded is a token's header and claims read without any verification, for
+// diagnosis only: nothing in it may be trusted.
+type Decoded struct {
+	Header map[string]any
+	Claims map[string]any
+}
+
+// ErrNotJWT is returned by Inspect when the input is not a decodable JWS compact token.
+var ErrNotJWT = errors.New("not a JWT")
+
+// Inspect decodes raw's header and claims without verifying anything.
+func Inspect(raw string) (*Decoded, error) {
+	if len(raw) > 1<<20 {
+		return nil, fmt.Errorf("%w: larger than 1 MiB", ErrNotJWT)
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("%w: want three dot-separated segments", ErrNotJWT)
+	}
+	d := &Decoded{}
+	for i, dst := range []*map[string]any{&d.Header, &d.Claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: the %s is not base64url", ErrNotJWT, segmentName[i])
+		}
+		if err := json.Unmarshal(b, dst); err != nil {
+			return nil, fmt.Errorf("%w: the %s is not a JSON object", ErrNotJWT, segmentName[i])
+		}
+	}
+	return d, nil
+}
+
+var segmentName = []string{"header", "payload"}
+
+// Time returns the numeric time claim name, if present and a number.
+func (d *Decoded) Time(name string) (time.Time, bool) {
+	f, ok := d.Claims[name].(float64)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0).UTC(), true
+}
+
+// String returns the string header or claim name (claims first), or "".
+func (d *Decoded) String(name string) string {
+	if s, ok := d.Claims[name].(string); ok {
+		return s
+	}
+	s, _ := d.Header[name].(string)
+	return s
+}
+
+// UnverifiedExpiry returns raw's exp claim without verifying it, or the zero
+// time. Clients use it to refresh a credential before it runs out.
+func UnverifiedExpiry(raw string) time.Time {
+	d, err := Inspect(raw)
+	if err != nil {
+		return time.Time{}
+	}
+	t, _ := d.Time("exp")
+	return t
+}
