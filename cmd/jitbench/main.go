@@ -77,7 +77,7 @@ Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})
-	root.AddCommand(newVersionCmd(), newServeCmd(), newTokenCmd())
+	root.AddCommand(newVersionCmd(), newServeCmd(), newTokenCmd(), newDemoCmd())
 	// Unknown subcommands and stray arguments are usage errors too.
 	wrapArgs(root)
 	return root

@@ -112,6 +112,9 @@ func FromStatus(st *status.Status) Details {
 		if info, ok := det.(*errdetails.ErrorInfo); ok {
 			d.Reason = Reason(info.GetReason())
 			d.Metadata = info.GetMetadata()
+			// The status message starts with the reason for people reading
+			// raw statuses (grpcurl); Details carries it separately.
+			d.Message = strings.TrimPrefix(d.Message, string(d.Reason)+": ")
 			break
 		}
 	}

@@ -1,0 +1,46 @@
+// Package harness runs the reference JIT system and exercises it: today an
+// in-process topology and the guided tour behind `jitbench demo`; scenarios,
+// load and conformance build on the same pieces.
+package harness
+
+import (
+	"context"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/jitbench/jitbench/reference/stack"
+)
+
+// InProcess is a reference service on an in-memory listener and a client connection to it.
+type InProcess struct {
+	Service *stack.Service
+	Conn    *grpc.ClientConn
+	lis     *bufconn.Listener
+}
+
+// StartInProcess starts a reference service for cfg over bufconn.
+func StartInProcess(cfg stack.Config) (*InProcess, error) {
+	svc, err := stack.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = svc.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///jitbench-inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		svc.Server.Stop()
+		return nil, err
+	}
+	return &InProcess{Service: svc, Conn: conn, lis: lis}, nil
+}
+
+// Close stops the service and closes the connection.
+func (p *InProcess) Close() {
+	_ = p.Conn.Close()
+	p.Service.Server.Stop()
+}
