@@ -78,8 +78,6 @@ const (
 	ApprovalDenied Reason = "APPROVAL_DENIED"
 	// BrokerUnavailable means the broker (or key source) could not be reached.
 	BrokerUnavailable Reason = "BROKER_UNAVAILABLE"
-	// SelfApproval means a requester tried to review their own request.
-	SelfApproval Reason = "SELF_APPROVAL"
 )
 
 // Info describes one reason for documentation and diagnosis.
@@ -142,8 +140,6 @@ var catalog = []Info{
 		"ask a reviewer why the request was denied, or request a narrower scope"},
 	{BrokerUnavailable, codes.Unavailable, "the broker could not be reached",
 		"check that the broker is running and reachable from the client"},
-	{SelfApproval, codes.PermissionDenied, "a requester cannot approve their own request",
-		"ask another member of the approver group to review the request"},
 }
 
 var byReason = func() map[Reason]Info {
