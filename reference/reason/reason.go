@@ -80,6 +80,29 @@ const (
 	BrokerUnavailable Reason = "BROKER_UNAVAILABLE"
 )
 
+// Broker reasons: the broker refuses a request or a review.
+const (
+	// SelfApproval means a requester tried to review their own request.
+	SelfApproval Reason = "SELF_APPROVAL"
+	// NotApprover means the reviewer is in none of the approver groups of the matching policy.
+	NotApprover Reason = "NOT_APPROVER"
+	// NoPolicy means no policy rule covers the requested scope, so nobody could approve it.
+	NoPolicy Reason = "NO_POLICY"
+)
+
+// Origin says which component produces a reason.
+type Origin string
+
+// Origins of reasons.
+const (
+	// OriginService reasons come from the protected service's interceptors.
+	OriginService Origin = "service"
+	// OriginClient reasons come from the client while it obtains a grant.
+	OriginClient Origin = "client"
+	// OriginBroker reasons come from the broker's own API.
+	OriginBroker Origin = "broker"
+)
+
 // Info describes one reason for documentation and diagnosis.
 type Info struct {
 	Reason  Reason
@@ -87,59 +110,67 @@ type Info struct {
 	Meaning string
 	// Fix says in plain words what usually resolves it.
 	Fix string
+	// Origin is the component that produces it.
+	Origin Origin
 }
 
 var catalog = []Info{
 	{IdentityMissing, codes.Unauthenticated, "no identity credential was presented",
-		"attach the identity credential on every call (per-RPC credentials), including streaming calls"},
+		"attach the identity credential on every call (per-RPC credentials), including streaming calls", OriginService},
 	{IdentityMalformed, codes.Unauthenticated, "the identity credential is present but unusable",
-		"send exactly one \"authorization: Bearer <token>\" header with a compact JWT"},
+		"send exactly one \"authorization: Bearer <token>\" header with a compact JWT", OriginService},
 	{IdentityInvalid, codes.Unauthenticated, "the identity token failed its signature, key, issuer or audience checks",
-		"check that the service trusts the identity provider's issuer, audience, keys and algorithm"},
+		"check that the service trusts the identity provider's issuer, audience, keys and algorithm", OriginService},
 	{IdentityExpired, codes.Unauthenticated, "the identity token is outside its validity window",
-		"refresh the identity token before it expires, and check the clocks of the identity provider and the service"},
+		"refresh the identity token before it expires, and check the clocks of the identity provider and the service", OriginService},
 	{GrantMissing, codes.PermissionDenied, "a protected method was called without a JIT grant",
-		"request access from the broker and attach the grant (x-jit-grant) on every protected call, streams included"},
+		"request access from the broker and attach the grant (x-jit-grant) on every protected call, streams included", OriginService},
 	{GrantMalformed, codes.PermissionDenied, "the grant is not a well-formed JWT",
-		"send the grant exactly as the broker issued it: three base64url segments, numeric time claims"},
+		"send the grant exactly as the broker issued it: three base64url segments, numeric time claims", OriginService},
 	{GrantTooLarge, codes.PermissionDenied, "the grant exceeds the verifier's size limit",
-		"send the broker's grant unchanged; the verifier refuses oversized tokens before parsing them"},
+		"send the broker's grant unchanged; the verifier refuses oversized tokens before parsing them", OriginService},
 	{GrantAlgMismatch, codes.PermissionDenied, "the grant's signing algorithm is not one the verifier accepts",
-		"make the broker sign with an algorithm the service pins (or add it to the service's accepted list)"},
+		"make the broker sign with an algorithm the service pins (or add it to the service's accepted list)", OriginService},
 	{GrantBadSignature, codes.PermissionDenied, "the grant's signature does not verify",
-		"make the service fetch the broker's current public keys; the token may have been altered"},
+		"make the service fetch the broker's current public keys; the token may have been altered", OriginService},
 	{GrantUnknownKey, codes.PermissionDenied, "the grant names a signing key the verifier does not trust",
-		"refresh the service's copy of the broker's keys, or keep retired keys until their grants expire"},
+		"refresh the service's copy of the broker's keys, or keep retired keys until their grants expire", OriginService},
 	{GrantWrongType, codes.PermissionDenied, "the token presented as a grant is not a JIT grant",
-		"send the JIT grant in x-jit-grant and the identity token in authorization, not the other way round"},
+		"send the JIT grant in x-jit-grant and the identity token in authorization, not the other way round", OriginService},
 	{GrantIssuerMismatch, codes.PermissionDenied, "the grant comes from an untrusted issuer",
-		"point the service at the broker that issued the grant, or request the grant from the broker it trusts"},
+		"point the service at the broker that issued the grant, or request the grant from the broker it trusts", OriginService},
 	{GrantAudienceMismatch, codes.PermissionDenied, "the grant was issued for another service",
-		"request the grant for this service (its audience), not another one"},
+		"request the grant for this service (its audience), not another one", OriginService},
 	{GrantClaimMissing, codes.PermissionDenied, "the grant lacks a required claim",
-		"have the broker set exp, iat, sub, jti and scope on every grant"},
+		"have the broker set exp, iat, sub, jti and scope on every grant", OriginService},
 	{GrantExpired, codes.PermissionDenied, "the grant's window has ended",
-		"request a new grant (or renew before expiry); if it was only just issued, compare the broker's and the service's clocks"},
+		"request a new grant (or renew before expiry); if it was only just issued, compare the broker's and the service's clocks", OriginService},
 	{GrantNotYetValid, codes.PermissionDenied, "the grant is not valid yet",
-		"synchronise the broker's and the service's clocks (NTP), or raise the verifier's leeway to cover the skew"},
+		"synchronise the broker's and the service's clocks (NTP), or raise the verifier's leeway to cover the skew", OriginService},
 	{GrantLifetimeExceeded, codes.PermissionDenied, "the grant's lifetime exceeds the maximum grant duration",
-		"request a shorter grant; the broker's policy and the service's maximum duration disagree"},
+		"request a shorter grant; the broker's policy and the service's maximum duration disagree", OriginService},
 	{GrantSubjectMismatch, codes.PermissionDenied, "the grant belongs to another subject",
-		"use the grant issued to the caller's own identity; grants are not transferable"},
+		"use the grant issued to the caller's own identity; grants are not transferable", OriginService},
 	{GrantScopeMismatch, codes.PermissionDenied, "the call is outside the grant's scope",
-		"request access for this method and resource; the approved scope does not cover the call"},
+		"request access for this method and resource; the approved scope does not cover the call", OriginService},
 	{GrantRevoked, codes.PermissionDenied, "the grant was revoked",
-		"request access again; a reviewer revoked this grant"},
+		"request access again; a reviewer revoked this grant", OriginService},
 	{GrantReplayed, codes.PermissionDenied, "a one-shot grant was used twice",
-		"request a new one-shot grant for each call"},
+		"request a new one-shot grant for each call", OriginService},
 	{RevocationViewStale, codes.PermissionDenied, "the verifier cannot tell whether the grant was revoked",
-		"restore the service's connection to the broker's revocation stream (or use best_effort mode)"},
+		"restore the service's connection to the broker's revocation stream (or use best_effort mode)", OriginService},
 	{ApprovalPending, codes.DeadlineExceeded, "approval did not arrive before the call's deadline",
-		"give the call a deadline longer than the approval takes, or request access before calling"},
+		"give the call a deadline longer than the approval takes, or request access before calling", OriginClient},
 	{ApprovalDenied, codes.PermissionDenied, "the access request was denied",
-		"ask a reviewer why the request was denied, or request a narrower scope"},
+		"ask a reviewer why the request was denied, or request a narrower scope", OriginClient},
 	{BrokerUnavailable, codes.Unavailable, "the broker could not be reached",
-		"check that the broker is running and reachable from the client"},
+		"check that the broker is running and reachable from the client", OriginClient},
+	{SelfApproval, codes.PermissionDenied, "a requester cannot approve their own request",
+		"ask another member of the approver group to review the request", OriginBroker},
+	{NotApprover, codes.PermissionDenied, "the reviewer is not in an approver group of the matching policy",
+		"ask a member of the policy's approver groups, or fix the policy's approvers", OriginBroker},
+	{NoPolicy, codes.PermissionDenied, "no policy rule covers the requested scope",
+		"add a policy rule for this service, methods and resource, or request a scope a rule covers", OriginBroker},
 }
 
 var byReason = func() map[Reason]Info {

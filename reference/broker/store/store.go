@@ -1,0 +1,72 @@
+// Package store keeps the broker's state durable: access requests (with
+// their reviews and grants), the revocation feed and the audit log. A change
+// is acknowledged only after it is on disk, and concurrent commits share one
+// fsync, so durability does not cap throughput.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
+)
+
+// AuditRecord is one audited transition.
+type AuditRecord struct {
+	// Seq orders records; assigned by the store on commit, starting at 1.
+	Seq uint64 `json:"seq"`
+	// At is when the transition happened (broker clock).
+	At time.Time `json:"at"`
+	// RequestID is the access request concerned.
+	RequestID string `json:"request_id"`
+	// Actor is who made it: a subject, "policy" or "timer".
+	Actor string `json:"actor"`
+	// Action is what happened: "requested", "reviewed", "approved", "denied", "expired", "withdrawn", "ended", "revoked", "grant_issued".
+	Action string `json:"action"`
+	// From and To are the states before and after (equal for a review that does not decide).
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Reason is the actor's comment or the rule that applied.
+	Reason string `json:"reason,omitempty"`
+	// ApprovalLatency is how long the request waited for its decision, on decisions.
+	ApprovalLatency time.Duration `json:"approval_latency_ns,omitempty"`
+	// GrantID is the jti issued or revoked, when there is one.
+	GrantID string `json:"grant_id,omitempty"`
+}
+
+// Batch is what one transition changes; it commits atomically.
+type Batch struct {
+	// Requests are stored whole, replacing the previous revision.
+	Requests []*jitv1.AccessRequest
+	// Revocations are appended to the feed; the store assigns their Sequence.
+	Revocations []*jitv1.RevocationEvent
+	// Audit records are appended; the store assigns their Seq.
+	Audit []AuditRecord
+}
+
+// Store is the broker's durable state.
+type Store interface {
+	// Commit writes b atomically and durably; it returns only once b survives a crash.
+	Commit(ctx context.Context, b Batch) error
+	// Request returns one request, or ErrNotFound.
+	Request(id string) (*jitv1.AccessRequest, error)
+	// Requests calls fn for every stored request, in no particular order, until fn returns false.
+	Requests(fn func(*jitv1.AccessRequest) bool) error
+	// Revocations calls fn for every revocation with a sequence larger than after, in order.
+	Revocations(after uint64, fn func(*jitv1.RevocationEvent) bool) error
+	// Audit calls fn for every audit record with Seq larger than after, in order.
+	Audit(after uint64, fn func(AuditRecord) bool) error
+	// Close releases the store.
+	Close() error
+}
+
+// Errors a store returns.
+var (
+	// ErrNotFound is returned for an unknown request id.
+	ErrNotFound = errors.New("not found")
+	// ErrCorrupt is returned by Open when the data directory cannot be read back; the broker refuses to start rather than start empty.
+	ErrCorrupt = errors.New("corrupt data directory")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("store closed")
+)
