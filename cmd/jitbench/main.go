@@ -6,8 +6,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -39,24 +41,30 @@ func usagef(format string, args ...any) error { return usageErr(fmt.Errorf(forma
 var errFailed = &exitError{code: exitFailed, err: errors.New("check failed")}
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes the command line args with the given standard streams and
+// returns the process exit code; cancelling ctx stops a running serve. It is
+// the one place errors become exit codes.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
-	err := root.Execute()
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee != errFailed {
-			fmt.Fprintln(os.Stderr, "jitbench:", ee.err)
+			fmt.Fprintln(stderr, "jitbench:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "jitbench:", err)
+	fmt.Fprintln(stderr, "jitbench:", err)
 	return exitFailed
 }
 
@@ -81,6 +89,16 @@ Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
 	// Unknown subcommands and stray arguments are usage errors too.
 	wrapArgs(root)
 	return root
+}
+
+// noArgs refuses positional arguments on a command that takes none, naming
+// the first one. cobra.NoArgs calls it an "unknown command", which misleads
+// on a leaf command such as 'token mint'.
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q: this command takes no arguments", args[0])
+	}
+	return nil
 }
 
 // wrapArgs makes argument-count errors exit 2 like flag errors.

@@ -59,14 +59,19 @@ a token is refused. Stops cleanly on Ctrl-C or SIGTERM.`,
 		Example: `  jitbench serve
   jitbench serve --addr 127.0.0.1:0 --json
   jitbench serve --tls --tls-dir ./dev-tls`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, a := range algorithms {
 				if err := token.CheckAlgorithm(a); err != nil {
 					return usagef("--algorithms: %v", err)
 				}
 			}
-			if tokenTTL <= 0 || (maxLife > 0 && tokenTTL > maxLife) {
+			// The service has no "no limit": a zero lifetime would silently
+			// become stack.DefaultMaxGrantLifetime and refuse the printed grant.
+			if maxLife <= 0 {
+				return usagef("--max-lifetime must be positive, got %s", maxLife)
+			}
+			if tokenTTL <= 0 || tokenTTL > maxLife {
 				return usagef("--token-ttl must be positive and at most --max-lifetime (%s)", maxLife)
 			}
 			idKeys, grantKeys, err := kf.load()
@@ -91,6 +96,10 @@ a token is refused. Stops cleanly on Ctrl-C or SIGTERM.`,
 					return err
 				}
 				info.TLS = true
+				if tlsDir == "" {
+					// A directory we made up is ours to remove; one the user named is theirs.
+					defer os.RemoveAll(info.TLSDir)
+				}
 			}
 			svc, err := stack.New(cfg)
 			if err != nil {

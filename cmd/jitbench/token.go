@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -81,7 +83,7 @@ func newMintCmd() *cobra.Command {
 		Example: `  jitbench token mint --sub alice --scope /demo.v1.Vault/Read --ttl 5m
   jitbench token mint --kind identity --sub alice --ttl 1h
   jitbench token mint --sub alice --scope '/demo.v1.Vault/*' --resource 'secrets/*' --alg ES256`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if sub == "" {
 				return usagef("--sub is required")
@@ -191,7 +193,13 @@ Exit code 0 when the token is accepted, 1 when it is refused, 2 on bad usage.`,
 				}
 				raw = string(b)
 			}
-			raw = strings.TrimPrefix(strings.TrimSpace(raw), "Bearer ")
+			raw = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(raw), "Bearer "))
+			if raw == "" {
+				if args[0] == "-" {
+					return usagef("no token on stdin")
+				}
+				return usagef("the TOKEN argument is empty (an unset shell variable?)")
+			}
 			when, err := parseAt(at, time.Now())
 			if err != nil {
 				return usagef("--at: %v", err)
@@ -271,7 +279,7 @@ func newKeygenCmd() *cobra.Command {
 		Long: `Generate a new private signing key and write it as a JSON Web Key Set,
 usable with --identity-keys / --grant-keys here and by any JOSE library.`,
 		Example: `  jitbench token keygen --alg ES256 --kid broker-2026-11 -o broker.jwks`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := token.CheckAlgorithm(alg); err != nil {
 				return usagef("--alg: %v", err)
@@ -292,10 +300,24 @@ usable with --identity-keys / --grant-keys here and by any JOSE library.`,
 				_, err = cmd.OutOrStdout().Write(doc)
 				return err
 			}
-			if _, err := os.Stat(out); err == nil {
+			// O_EXCL: an existing file is never overwritten, even one
+			// created between a check and the write.
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
 				return usagef("-o: %s exists; not overwriting a key file", out)
 			}
-			return os.WriteFile(out, doc, 0o600)
+			if err != nil {
+				return usagef("-o: %v", err)
+			}
+			_, err = f.Write(doc)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(out) // ours, and incomplete
+				return fmt.Errorf("-o: %w", err)
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&alg, "alg", token.EdDSA, "algorithm: EdDSA, ES256, RS256 or HS256")

@@ -117,8 +117,8 @@ func GrantFrom(ctx context.Context) (*token.Grant, bool) {
 // Unary returns the unary server interceptor.
 func (s *Server) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		resource, _ := s.resource(req)
-		ctx, err := s.authorize(ctx, info.FullMethod, resource, true)
+		resource, has := s.resource(req)
+		ctx, err := s.authorize(ctx, info.FullMethod, resource, has)
 		if err != nil {
 			return nil, err
 		}
@@ -150,8 +150,9 @@ func (s *Server) resource(req any) (string, bool) {
 }
 
 // authorize checks the call's credentials and returns a context carrying them.
-// checkResource is false for streams, whose resource arrives later.
-func (s *Server) authorize(ctx context.Context, method, resource string, checkResource bool) (context.Context, error) {
+// hasResource is false for streams, whose resource arrives later, and for
+// requests that address none.
+func (s *Server) authorize(ctx context.Context, method, resource string, hasResource bool) (context.Context, error) {
 	need := s.cfg.Policy(method)
 	if need == Open {
 		return ctx, nil
@@ -164,7 +165,7 @@ func (s *Server) authorize(ctx context.Context, method, resource string, checkRe
 	if need == Authenticated {
 		return ctx, nil
 	}
-	g, err := s.grant(ctx, token.Request{Subject: id.Subject, Method: method, Resource: resource}, checkResource)
+	g, err := s.grant(ctx, token.Request{Subject: id.Subject, Method: method, Resource: resource, HasResource: hasResource})
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +196,7 @@ func (s *Server) identity(ctx context.Context) (*token.Identity, error) {
 	return s.cfg.Identity.Verify(strings.TrimSpace(raw))
 }
 
-func (s *Server) grant(ctx context.Context, req token.Request, checkResource bool) (*token.Grant, error) {
+func (s *Server) grant(ctx context.Context, req token.Request) (*token.Grant, error) {
 	vals := metadata.ValueFromIncomingContext(ctx, s.cfg.GrantHeader)
 	if len(vals) > 1 {
 		return nil, s.hint(reason.New(reason.GrantMalformed, "more than one "+s.cfg.GrantHeader+" value was sent"))

@@ -132,8 +132,11 @@ func (e *env) do(t *testing.T, c call) error {
 	}
 	client := demov1.NewVaultClient(e.conn)
 	path := c.path
-	if path == "" {
+	switch path {
+	case "":
 		path = "secrets/db/password"
+	case "(everything)":
+		path = ""
 	}
 	switch c.method {
 	case "write":
@@ -288,6 +291,10 @@ func TestEveryReasonThroughGRPC(t *testing.T) {
 		{"stream resource outside the grant", reason.GrantScopeMismatch, func(t *testing.T, e *env) call {
 			raw := e.grant(t, token.GrantSpec{Scope: token.Scope{Methods: []string{demov1.Vault_List_FullMethodName}, Resource: "secrets/*"}})
 			return call{method: "list", path: "public/", md: with(bearer(e.identity(t, "alice")), grantMD(raw))}
+		}},
+		{"stream listing everything with a secrets/* grant", reason.GrantScopeMismatch, func(t *testing.T, e *env) call {
+			raw := e.grant(t, token.GrantSpec{Scope: token.Scope{Methods: []string{demov1.Vault_List_FullMethodName}, Resource: "secrets/*"}})
+			return call{method: "list", path: "(everything)", md: with(bearer(e.identity(t, "alice")), grantMD(raw))}
 		}},
 		{"stream without a grant", reason.GrantMissing, func(t *testing.T, e *env) call {
 			return call{method: "list", md: bearer(e.identity(t, "alice"))}

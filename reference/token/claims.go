@@ -185,6 +185,10 @@ type Request struct {
 	Subject string
 	// Method is the full gRPC method name, e.g. "/demo.v1.Vault/Read".
 	Method string
-	// Resource is the resource the call addresses; empty when the method addresses none.
+	// Resource is the resource the call addresses, checked when HasResource is set.
 	Resource string
+	// HasResource says the method addresses a resource, even an empty one:
+	// an empty List prefix means "everything", which a grant for secrets/*
+	// must not allow.
+	HasResource bool
 }

@@ -22,7 +22,7 @@ type Explanation struct {
 	// Accepted is true when the verifier accepts the token at At.
 	Accepted bool `json:"accepted"`
 	// Reason, Message and Metadata describe the refusal.
-	Reason   reason.Reason     `json:"reason,omitempty"`
+	Reason   reason.Reason     `json:"reason"`
 	Code     string            `json:"code"`
 	Message  string            `json:"message,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
@@ -84,8 +84,8 @@ func (e *Explanation) describe(d *Decoded, derr error, cfg ExplainConfig) []stri
 	if derr != nil {
 		add("This is not a decodable JWT (%v).", derr)
 	} else {
-		add("A %s token signed with %s (kid %q), issued by %q to %q.",
-			e.Kind, d.String("alg"), d.String("kid"), d.String("iss"), d.String("sub"))
+		add("%s token signed with %s (kid %q), issued by %q to %q.",
+			article(e.Kind), d.String("alg"), d.String("kid"), d.String("iss"), d.String("sub"))
 		if iat, ok := d.Time("iat"); ok {
 			add("Issued %s (%s).", relative(iat, e.At), iat.Format(time.RFC3339))
 		}
@@ -156,4 +156,11 @@ func orAny(v any) any {
 		return "(any)"
 	}
 	return v
+}
+
+func article(kind string) string {
+	if kind == "identity" || kind == "unknown" {
+		return "An " + kind
+	}
+	return "A " + kind
 }

@@ -49,13 +49,22 @@ func (v *GrantVerifier) Verify(raw string, req Request) (*Grant, error) {
 	}
 	now := v.cfg.Clock.Now()
 	g, ok := v.cache.get(raw, now)
-	if !ok {
+	if ok {
+		// The key may have been retired (or rotated out after a leak)
+		// since the grant was cached: the cache must not outlive it.
+		if _, err := v.keys.Lookup(g.KeyID, now); err != nil {
+			return nil, v.keyErr(err)
+		}
+	} else {
 		var err error
 		if g, err = v.verifyToken(raw, now); err != nil {
 			return nil, err
 		}
 	}
-	return g, v.authorize(g, req, now)
+	if err := v.authorize(g, req, now); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // Parse checks raw's signature and claims without a request: no subject,
@@ -119,12 +128,15 @@ func (g *Grant) Check(req Request) error {
 		return reason.New(reason.GrantScopeMismatch, "the method called is outside the grant's scope",
 			"method", req.Method, "granted_methods", strings.Join(g.Scope.Methods, ","))
 	}
+	if !req.HasResource {
+		return nil
+	}
 	return g.CheckResource(req.Resource)
 }
 
-// CheckResource reports whether resource is in g's scope; an empty resource always is.
+// CheckResource reports whether resource is in g's scope.
 func (g *Grant) CheckResource(resource string) error {
-	if resource != "" && !g.Scope.AllowsResource(resource) {
+	if !g.Scope.AllowsResource(resource) {
 		return reason.New(reason.GrantScopeMismatch, "the resource is outside the grant's scope",
 			"resource", resource, "granted_resource", g.Scope.Resource)
 	}

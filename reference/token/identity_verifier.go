@@ -31,6 +31,9 @@ func (v *IdentityVerifier) Verify(raw string) (*Identity, error) {
 	}
 	now := v.cfg.Clock.Now()
 	if id, ok := v.cache.get(raw, now); ok {
+		if _, err := v.keys.Lookup(id.KeyID, now); err != nil {
+			return nil, asIdentity(v.keyErr(err))
+		}
 		return id, nil
 	}
 	id, err := v.verifyToken(raw, now)
@@ -68,6 +71,11 @@ func asIdentity(err error) error {
 	var re *reason.Error
 	if !errors.As(err, &re) {
 		return reason.New(reason.IdentityInvalid, "the identity token could not be verified")
+	}
+	if re.Reason == reason.BrokerUnavailable {
+		// The caller may be fine; the key source is not. Saying
+		// UNAUTHENTICATED would blame the caller for an outage.
+		return re
 	}
 	out := &reason.Error{Message: "identity: " + re.Message, Metadata: re.Metadata}
 	switch re.Reason {

@@ -24,7 +24,7 @@ func Inspect(raw string) (*Decoded, error) {
 	if len(raw) > 1<<20 {
 		return nil, fmt.Errorf("%w: larger than 1 MiB", ErrNotJWT)
 	}
-	parts := strings.Split(raw, ".")
+	parts := strings.SplitN(raw, ".", 4)
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("%w: want three dot-separated segments", ErrNotJWT)
 	}

@@ -22,7 +22,7 @@ import (
 func ReadKeyFile(path string) (*KeySet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
 	}
 	set, err := ParseKeySet(data)
 	if err != nil {
@@ -84,6 +84,10 @@ func fromJWK(j jose.JSONWebKey) (*Key, error) {
 	case *rsa.PublicKey:
 		k.Public, ok = v, j.Algorithm == RS256
 	case []byte:
+		if len(v) < 32 {
+			// RFC 7518 section 3.2: an HS256 key must be at least 256 bits.
+			return nil, fmt.Errorf("kid %q: HS256 secret is %d bytes, want at least 32", j.KeyID, len(v))
+		}
 		k.Private, k.Public, ok = v, v, j.Algorithm == HS256
 	}
 	if !ok {

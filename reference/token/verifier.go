@@ -119,6 +119,12 @@ func (c *core) parse(raw string, claims jwt.Claims, now time.Time) (*jwt.Token, 
 	if strings.Count(raw, ".") != 2 {
 		return nil, nil, reason.New(reason.GrantMalformed, "the token is not three dot-separated segments")
 	}
+	// Go's base64 decoder skips \r and \n, so without this one token could be
+	// spelled many ways, each a new cache entry and a miss for anything keyed
+	// on the token's text.
+	if !compactJWS(raw) {
+		return nil, nil, reason.New(reason.GrantMalformed, "the token has characters outside base64url")
+	}
 	var key *Key
 	tok, err := c.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		alg, _ := t.Header["alg"].(string)
@@ -131,7 +137,7 @@ func (c *core) parse(raw string, claims jwt.Claims, now time.Time) (*jwt.Token, 
 		kid, _ := t.Header["kid"].(string)
 		k, err := c.keys.Lookup(kid, now)
 		if err != nil {
-			return nil, err
+			return nil, c.keyErr(err)
 		}
 		if k.Algorithm != alg {
 			return nil, reason.New(reason.GrantAlgMismatch, "the token's algorithm is not its key's algorithm",
@@ -144,6 +150,28 @@ func (c *core) parse(raw string, claims jwt.Claims, now time.Time) (*jwt.Token, 
 		return nil, nil, c.classify(tok, err)
 	}
 	return tok, key, nil
+}
+
+// keyErr keeps a reason from the key source and reads any other lookup
+// failure as the key source being unreachable: a verifier that cannot get
+// keys must not call the token malformed.
+func (c *core) keyErr(err error) error {
+	var re *reason.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	return reason.New(reason.BrokerUnavailable, "the verifier could not get the signing keys: "+err.Error())
+}
+
+// compactJWS reports whether raw holds only base64url characters and dots.
+func compactJWS(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *core) checkAlg(alg string) error {
