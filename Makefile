@@ -26,12 +26,13 @@ unit:
 # Each fuzz target runs for FUZZTIME; go test allows one -fuzz per package.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGrantVerify$$' -fuzztime $(FUZZTIME) ./reference/token/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reference/broker/policy/
 
 demo:
 	$(GO) run ./cmd/jitbench demo
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count 5 ./reference/token/ ./reference/stack/
+	GO="$(GO)" BENCHTIME="$(BENCHTIME)" bash scripts/bench.sh
 
 # Protobuf generation. buf and both protoc plugins are pinned in tools/go.mod
 # and run with `go tool -modfile`, so no protoc or plugin binary has to be

@@ -69,4 +69,10 @@ var (
 	ErrCorrupt = errors.New("corrupt data directory")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalid is returned by Commit for a batch that cannot be stored; nothing of it is written.
+	ErrInvalid = errors.New("invalid batch")
+	// ErrLocked is returned by Open when another process (or another Open) holds the data directory.
+	ErrLocked = errors.New("data directory in use")
+	// ErrFailed is returned by every Commit after a write failed: what reached the disk is unknown until the store is reopened.
+	ErrFailed = errors.New("store failed")
 )
