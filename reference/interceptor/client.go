@@ -82,7 +82,8 @@ type ClientConfig struct {
 	Grants GrantSource
 	// Policy says which methods need a grant; nil means DefaultPolicy.
 	Policy Policy
-	// RefreshBefore asks for a new credential this long before the cached one expires; zero means 10 s.
+	// RefreshBefore asks for a new credential this long before the cached one expires; zero means 30 s,
+	// the broker client's renewal margin, so a grant source that renews earlier is asked in time.
 	RefreshBefore time.Duration
 	// Insecure allows sending credentials over plaintext connections (loopback demos, tests).
 	Insecure bool
@@ -108,7 +109,7 @@ func NewCredentials(cfg ClientConfig) *Credentials {
 		cfg.Policy = DefaultPolicy
 	}
 	if cfg.RefreshBefore == 0 {
-		cfg.RefreshBefore = 10 * time.Second
+		cfg.RefreshBefore = 30 * time.Second
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
