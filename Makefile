@@ -5,7 +5,7 @@ GO ?= go
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet unit fuzz demo bench proto proto-check
+.PHONY: all build test vet unit fuzz demo bench proto proto-check chromium
 
 all: build
 
@@ -20,13 +20,23 @@ vet:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))"; \
 	if [ -n "$$unformatted" ]; then echo >&2 "gofmt would change: $$unformatted"; exit 1; fi
 
-unit:
+# The HTML report test opens the report in a real headless Chromium; on a
+# machine without it (CI's fresh one) it is installed from Debian's packages.
+unit: chromium
 	$(GO) test -race -count=1 ./...
+
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (Debian package) for the HTML report test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo >&2 "chromium is not installed and cannot be installed here: the HTML report test will skip"; fi
 
 # Each fuzz target runs for FUZZTIME; go test allows one -fuzz per package.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGrantVerify$$' -fuzztime $(FUZZTIME) ./reference/token/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reference/broker/policy/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./reports/
 
 demo:
 	$(GO) run ./cmd/jitbench demo
