@@ -1,0 +1,43 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that no input panics Parse, that every refusal is a
+// positioned *Error, and that what is accepted has its defaults filled.
+func FuzzParse(f *testing.F) {
+	lib, _ := filepath.Glob("library/*.yaml")
+	bad, _ := filepath.Glob("testdata/bad/*.yaml")
+	for _, path := range append(lib, bad...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(fullScenario))
+	f.Add([]byte("a: &a [*a, *a]\nname: *a\n"))
+	f.Add([]byte("name: x\nsummary: s\nexpect: {codes: {OK: 100%}}\nexplain: \"{{define \\\"t\\\"}}{{template \\\"t\\\"}}{{end}}{{template \\\"t\\\" .}}\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data, LoadOptions{ValidateFault: stubValidator})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Line < 1 || e.Column < 1 || e.File != "fuzz.yaml" {
+				t.Fatalf("refusal without a position: %v", err)
+			}
+			return
+		}
+		if s.Name == "" || s.Topology == "" || s.Load.Calls < 1 || s.Load.Concurrency < 1 || s.Client.Deadline <= 0 {
+			t.Fatalf("accepted without defaults: %+v", s)
+		}
+		for _, sh := range s.Expect.CodeShares {
+			if sh.Fraction < 0 || sh.Fraction > 1 {
+				t.Fatalf("share out of range: %+v", sh)
+			}
+		}
+	})
+}

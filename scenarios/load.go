@@ -1,0 +1,155 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+)
+
+// LoadOptions configures loading.
+type LoadOptions struct {
+	// ValidateFault checks a fault's kind and parameters (the harness passes
+	// the fakes registry's validator; this package cannot know the kinds).
+	// Its error is reported at the fault, or at the parameter a ParamError
+	// names. Nil accepts every kebab-case kind with any parameters.
+	ValidateFault func(kind string, params map[string]any) error
+
+	// library requires the name to equal the file's base name.
+	library bool
+}
+
+// Load reads and parses the scenario file at path; see Parse.
+func Load(path string, opts LoadOptions) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse reads a scenario from data strictly and fills the defaults; file
+// names it in errors. Every refusal is an *Error at FILE:LINE:COL of the
+// offending node: an unknown key, a value of the wrong kind, a bad
+// duration, share or latency bound, an unknown code, reason, cause,
+// topology or algorithm, shares that cannot all hold, a missing name,
+// summary or expect, an explain template naming an unknown figure, or a
+// fault the validator refuses.
+func Parse(file string, data []byte, opts LoadOptions) (*Scenario, error) {
+	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), validateParams: opts.ValidateFault}
+	var doc yaml.Node
+	if err := yaml.Load(data, &doc); err != nil {
+		return nil, d.yamlError(err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if err := d.noAliases(root, 0); err != nil {
+		return nil, err
+	}
+	s, err := d.scenario(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.crossChecks(root, s, opts); err != nil {
+		return nil, err
+	}
+	s.applyDefaults()
+	return s, nil
+}
+
+// crossChecks are the rules that span sections.
+func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) error {
+	if opts.library {
+		if base := strings.TrimSuffix(filepath.Base(d.file), ".yaml"); s.Name != base {
+			return d.errorAt(mapValue(root, "name"), "name %q differs from the file name %q: a library scenario is named after its file", s.Name, base)
+		}
+	}
+	if s.Broker.Approval != "reviewer" && slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Kind == "approval" }) {
+		at := mapValue(mapValue(root, "broker"), "approval")
+		if at == nil {
+			at = mapValue(root, "faults")
+		}
+		return d.errorAt(at, "an approval fault scripts the reviewer, so it needs broker.approval: reviewer (auto-approval would decide first)")
+	}
+	return nil
+}
+
+// mapValue returns the value node under key in mapping n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// maxDepth bounds nesting: a scenario is a few levels deep, and the check
+// must not recurse without limit on a hostile file.
+const maxDepth = 64
+
+// noAliases refuses aliases: expanding them could make a small file huge,
+// and a scenario is short enough to write out.
+func (d *decoder) noAliases(n *yaml.Node, depth int) error {
+	if depth > maxDepth {
+		return d.errorAt(n, "the file nests deeper than %d levels", maxDepth)
+	}
+	if n.Kind == yaml.AliasNode {
+		return d.errorAt(n, "aliases (*%s) are not supported in scenario files: write the value out", n.Value)
+	}
+	for _, c := range n.Content {
+		if err := d.noAliases(c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlError turns a yaml syntax error into an *Error at the position it carries.
+func (d *decoder) yamlError(err error) error {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return d.errorAt(nil, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	e := d.errorAt(nil, "%s", strings.TrimPrefix(le.Message, "yaml: "))
+	if le.Mark.Line > 0 {
+		e.Line, e.Column = le.Mark.Line, max(le.Mark.Column, 1)
+	}
+	if le.ContextMsg != "" {
+		e.Msg += " (" + le.ContextMsg + ")"
+	}
+	switch {
+	case strings.Contains(le.ContextMsg, "block scalar"):
+		e.Msg += `: a value starting with > or | begins a block of text; quote shares and bounds such as ">=90%"`
+	case e.Msg == "no documents in stream":
+		e.Msg = "empty file: a scenario needs name, summary and expect"
+	case e.Msg == "expected single document, found multiple":
+		e.Msg = "more than one YAML document (---): a scenario file holds one scenario"
+		e.Line = d.secondDocument()
+	}
+	return e
+}
+
+// secondDocument finds the line of the "---" that starts a second document
+// (the yaml package gives no position for it), or 1.
+func (d *decoder) secondDocument() int {
+	content := false
+	for i, l := range d.lines {
+		if l == "---" || strings.HasPrefix(l, "--- ") {
+			if content {
+				return i + 1
+			}
+			continue
+		}
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+			content = true
+		}
+	}
+	return 1
+}
