@@ -1,0 +1,26 @@
+package fakes
+
+// KindCredentialsMissing names the fault where the client attaches no credentials.
+const KindCredentialsMissing = "credentials-missing"
+
+type credentialsMissingParams struct {
+	Credential string `param:"credential,required" enum:"identity|grant|both" doc:"which credential the client leaves off"`
+}
+
+func init() {
+	register(KindCredentialsMissing, "the client leaves its identity, its grant or both off every call",
+		credentialsMissingParams{}, newCredentialsMissing)
+}
+
+func newCredentialsMissing(params map[string]any) (Fault, error) {
+	var p credentialsMissingParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	return FaultFunc(func(env Env) (func(), error) {
+		return env.Client().Update(func(s *ClientSettings) {
+			s.OmitIdentity = s.OmitIdentity || p.Credential != CredentialGrant
+			s.OmitGrant = s.OmitGrant || p.Credential != CredentialIdentity
+		}), nil
+	}), nil
+}

@@ -1,0 +1,91 @@
+// Package fakes holds controllable stand-ins and fault injectors: skewed
+// clocks, a token forger, scripted approvers, network fault links,
+// misconfigured clients and services. Each fault kind lives in its own file
+// behind the small Fault interface and registers itself by name, so a
+// scenario file can name it and faults compose on one timeline.
+package fakes
+
+import (
+	"context"
+	"time"
+
+	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
+)
+
+// Fault is one configured fault. The harness calls Apply when the fault's
+// window opens and the returned remove func when it closes (or at the end
+// of the run). Faults that can only exist from the start (a service built
+// without its stream interceptor) say so with Static.
+type Fault interface {
+	Apply(env Env) (remove func(), err error)
+}
+
+// FaultFunc adapts a function to Fault.
+type FaultFunc func(env Env) (func(), error)
+
+// Apply calls f.
+func (f FaultFunc) Apply(env Env) (func(), error) { return f(env) }
+
+var _ Fault = FaultFunc(nil)
+
+// Static is implemented by faults that shape how the system is built; the
+// harness applies them before it starts the system and refuses a start
+// other than 0 for them.
+type Static interface {
+	Static() bool
+}
+
+// Env is what a fault can act on: the parts of a running topology. The
+// harness implements it; every knob is safe to change while calls run.
+type Env interface {
+	// Clock returns the skewable clock of "client", "service" or "broker".
+	Clock(target string) (*SkewClock, error)
+	// Link returns the network link "client-service", "client-broker" or "service-broker".
+	Link(name string) (*Link, error)
+	// Client returns the caller's knobs.
+	Client() *ClientKnobs
+	// Service returns the protected service's build-time knobs.
+	Service() *ServiceKnobs
+	// Broker returns the control surface of the broker.
+	Broker() BrokerControl
+	// Seed is the run's seed, for faults that draw random numbers.
+	Seed() int64
+}
+
+// BrokerControl is what faults may do to the broker.
+type BrokerControl interface {
+	// SetApprover replaces how pending requests are decided (nil: the scenario's default).
+	SetApprover(a Approver)
+	// RevokeActive revokes every active grant and returns how many it revoked.
+	RevokeActive(ctx context.Context) (int, error)
+	// RotateKey makes a new signing key current; the old one keeps verifying for the overlap.
+	RotateKey(ctx context.Context) error
+	// Restart stops the broker and starts it again on the same store.
+	Restart(ctx context.Context) error
+}
+
+// Approver decides pending access requests: the harness calls Decide for
+// each new pending request and applies the decision after its delay.
+type Approver interface {
+	Decide(req *jitv1.AccessRequest) Decision
+}
+
+// Decision is what a scripted reviewer does with one request.
+type Decision struct {
+	// Approve or deny; ignored when Never is set.
+	Approve bool
+	// After delays the review.
+	After time.Duration
+	// Never leaves the request pending (the reviewer is away).
+	Never bool
+	// Comment is recorded with the review.
+	Comment string
+}
+
+// ApproverFunc adapts a function to Approver.
+type ApproverFunc func(req *jitv1.AccessRequest) Decision
+
+// Decide calls f.
+func (f ApproverFunc) Decide(req *jitv1.AccessRequest) Decision { return f(req) }
+
+var _ Approver = ApproverFunc(nil)

@@ -1,0 +1,20 @@
+package fakes
+
+import "context"
+
+// KindKeyRotation names the fault that rotates the broker's signing key.
+const KindKeyRotation = "key-rotation"
+
+type keyRotationParams struct{}
+
+func init() {
+	register(KindKeyRotation, "makes a new broker signing key current once, when the window opens; the old one verifies for the overlap",
+		keyRotationParams{}, newKeyRotation)
+}
+
+func newKeyRotation(params map[string]any) (Fault, error) {
+	if err := decodeParams(params, &keyRotationParams{}); err != nil {
+		return nil, err
+	}
+	return brokerOnce(func(ctx context.Context, b BrokerControl) error { return b.RotateKey(ctx) }), nil
+}

@@ -1,0 +1,30 @@
+package fakes
+
+// KindRetryWithoutDeadlineExtension names the fault where the client retries inside its first deadline.
+const KindRetryWithoutDeadlineExtension = "retry-without-deadline-extension"
+
+type retryParams struct {
+	Retries int  `param:"retries" doc:"how many times a failed call is retried (default 3)"`
+	Extend  bool `param:"extend" doc:"give each retry a fresh deadline: the fix, for comparison (default false: the bug)"`
+}
+
+func init() {
+	register(KindRetryWithoutDeadlineExtension, "the client retries failed calls, every retry sharing the first call's deadline unless extend is set",
+		retryParams{}, newRetry)
+}
+
+func newRetry(params map[string]any) (Fault, error) {
+	p := retryParams{Retries: 3}
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if p.Retries < 1 {
+		return nil, &ParamError{Key: "retries", Msg: "must be at least 1"}
+	}
+	return FaultFunc(func(env Env) (func(), error) {
+		return env.Client().Update(func(s *ClientSettings) {
+			s.Retries = p.Retries
+			s.ExtendDeadlineOnRetry = p.Extend
+		}), nil
+	}), nil
+}

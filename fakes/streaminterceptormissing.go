@@ -1,0 +1,20 @@
+package fakes
+
+// KindStreamInterceptorMissing names the fault where the service checks unary calls only.
+const KindStreamInterceptorMissing = "stream-interceptor-missing"
+
+type streamInterceptorMissingParams struct{}
+
+func init() {
+	register(KindStreamInterceptorMissing, "builds the service without its stream interceptor (static: from the start)",
+		streamInterceptorMissingParams{}, newStreamInterceptorMissing)
+}
+
+func newStreamInterceptorMissing(params map[string]any) (Fault, error) {
+	if err := decodeParams(params, &streamInterceptorMissingParams{}); err != nil {
+		return nil, err
+	}
+	return StaticFunc(func(env Env) (func(), error) {
+		return env.Service().Update(func(s *ServiceSettings) { s.NoStreamInterceptor = true }), nil
+	}), nil
+}

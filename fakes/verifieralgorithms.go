@@ -1,0 +1,39 @@
+package fakes
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/jitbench/jitbench/reference/token"
+)
+
+// KindVerifierAlgorithms names the fault where the service pins the wrong algorithms.
+const KindVerifierAlgorithms = "verifier-algorithms"
+
+type verifierAlgorithmsParams struct {
+	Algorithms []string `param:"algorithms,required" doc:"the only algorithms the service's verifiers accept, e.g. [ES256]"`
+}
+
+func init() {
+	register(KindVerifierAlgorithms, "builds the service's verifiers with this pinned algorithm list (static: from the start)",
+		verifierAlgorithmsParams{}, newVerifierAlgorithms)
+}
+
+func newVerifierAlgorithms(params map[string]any) (Fault, error) {
+	var p verifierAlgorithmsParams
+	if err := decodeParams(params, &p); err != nil {
+		return nil, err
+	}
+	if len(p.Algorithms) == 0 {
+		return nil, &ParamError{Key: "algorithms", Msg: "name at least one algorithm"}
+	}
+	for i, a := range p.Algorithms {
+		if err := token.CheckAlgorithm(a); err != nil {
+			return nil, &ParamError{Key: "algorithms", Msg: fmt.Sprintf("item %d: %v", i, err)}
+		}
+	}
+	algs := slices.Clone(p.Algorithms)
+	return StaticFunc(func(env Env) (func(), error) {
+		return env.Service().Update(func(s *ServiceSettings) { s.Algorithms = slices.Clone(algs) }), nil
+	}), nil
+}

@@ -1,0 +1,20 @@
+package fakes
+
+// KindVerifierWrongKey names the fault where the service trusts keys the broker does not sign with.
+const KindVerifierWrongKey = "verifier-wrong-key"
+
+type verifierWrongKeyParams struct{}
+
+func init() {
+	register(KindVerifierWrongKey, "builds the service's grant verifier with keys the broker never signs with (static: from the start)",
+		verifierWrongKeyParams{}, newVerifierWrongKey)
+}
+
+func newVerifierWrongKey(params map[string]any) (Fault, error) {
+	if err := decodeParams(params, &verifierWrongKeyParams{}); err != nil {
+		return nil, err
+	}
+	return StaticFunc(func(env Env) (func(), error) {
+		return env.Service().Update(func(s *ServiceSettings) { s.WrongGrantKeys = true }), nil
+	}), nil
+}
