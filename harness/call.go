@@ -43,18 +43,24 @@ func Do(ctx context.Context, conn *grpc.ClientConn, c Call) Result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, c.Metadata...)
-	client := demov1.NewVaultClient(conn)
 	start := time.Now()
-	var err error
-	switch c.Method {
-	case demov1.Vault_Write_FullMethodName:
-		_, err = client.Write(ctx, &demov1.WriteRequest{Path: c.Path, Value: []byte("written by jitbench")}, c.Options...)
-	case demov1.Vault_List_FullMethodName:
-		err = drain(client.List(ctx, &demov1.ListRequest{Prefix: c.Path}, c.Options...))
-	default:
-		_, err = client.Read(ctx, &demov1.ReadRequest{Path: c.Path}, c.Options...)
-	}
+	err := invoke(ctx, demov1.NewVaultClient(conn), c.Method, c.Path, c.Options...)
 	return Result{Details: reason.FromError(err), Latency: time.Since(start)}
+}
+
+// invoke makes one call of method on the Vault addressing path; an unknown
+// method is a Read, the Vault's everyday call.
+func invoke(ctx context.Context, client demov1.VaultClient, method, path string, opts ...grpc.CallOption) error {
+	switch method {
+	case demov1.Vault_Write_FullMethodName:
+		_, err := client.Write(ctx, &demov1.WriteRequest{Path: path, Value: []byte("written by jitbench")}, opts...)
+		return err
+	case demov1.Vault_List_FullMethodName:
+		return drain(client.List(ctx, &demov1.ListRequest{Prefix: path}, opts...))
+	default:
+		_, err := client.Read(ctx, &demov1.ReadRequest{Path: path}, opts...)
+		return err
+	}
 }
 
 func drain(stream grpc.ServerStreamingClient[demov1.ListResponse], err error) error {

@@ -1,6 +1,10 @@
-// Package harness runs the reference JIT system and exercises it: today an
-// in-process topology and the guided tour behind `jitbench demo`; scenarios,
-// load and conformance build on the same pieces.
+// Package harness runs scenarios against the reference JIT system: it
+// builds the broker, the protected service and a caller on an in-process
+// (bufconn) or loopback TCP topology, each part on its own skewable clock
+// and every connection over a faultable link; applies a scenario's faults on
+// a timeline; drives its load; records each call's code, reason, phase and
+// latency; and checks the expectations. RunScenario serves the CLI, Run a
+// user's own `go test`. The guided tour behind `jitbench demo` lives here too.
 package harness
 
 import (

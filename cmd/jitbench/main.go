@@ -1,5 +1,6 @@
 // Command jitbench tests Just-In-Time access approval in gRPC systems: it
-// serves the reference JIT system, mints and explains tokens, and (as later
+// serves the reference JIT system, requests and reviews access on its broker,
+// mints and explains tokens, exports the broker's audit log, and (as later
 // commands land) runs scenarios, load tests and conformance checks.
 //
 // Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.
@@ -36,6 +37,9 @@ func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 // usagef formats a bad-usage error (exit 2).
 func usagef(format string, args ...any) error { return usageErr(fmt.Errorf(format, args...)) }
+
+// failed marks err as a failed check or a refusal to report (exit 1).
+func failed(err error) error { return &exitError{code: exitFailed, err: err} }
 
 // errFailed is returned when a check ran and failed (exit 1); the command has already reported why.
 var errFailed = &exitError{code: exitFailed, err: errors.New("check failed")}
@@ -74,9 +78,10 @@ func newRoot() *cobra.Command {
 		Short: "Test Just-In-Time access approval in gRPC systems",
 		Long: `jitbench tests Just-In-Time (JIT) access approval in gRPC systems.
 
-It serves a reference JIT-protected service, mints and explains the two
-credentials of the JIT model (an identity token and a JIT grant), and tells
-why a call was refused.
+It serves a reference JIT system (an access broker and a JIT-protected
+service), requests, reviews and revokes access on the broker, mints and
+explains the two credentials of the JIT model (an identity token and a JIT
+grant), and tells why a call was refused.
 
 Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
 		SilenceUsage:  true,
@@ -85,7 +90,9 @@ Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})
-	root.AddCommand(newVersionCmd(), newServeCmd(), newTokenCmd(), newDemoCmd())
+	root.AddCommand(newVersionCmd(), newServeCmd(), newAccessCmd(), newAuditCmd(), newTokenCmd(), newDemoCmd())
+	root.AddCommand(newListCmd(), newRunCmd(), newReproCmd())
+	root.AddCommand(newLoadCmd(), newReportCmd())
 	// Unknown subcommands and stray arguments are usage errors too.
 	wrapArgs(root)
 	return root

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,6 +71,17 @@ func TestUsageErrors(t *testing.T) {
 		`{"keys":[{"kty":"oct","kid":"k1","alg":"PS999","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]}`)
 	noKeys := writeFile(t, filepath.Join(dir, "empty.jwks"), `{"keys":[]}`)
 	aFile := writeFile(t, filepath.Join(dir, "a-file"), "not a directory")
+	// "many" on line 7 is the error: column 16.
+	badPolicy := writeFile(t, filepath.Join(dir, "bad-policy.yaml"), `rules:
+  - name: vault
+    match:
+      service: demo.v1.Vault
+      methods: [/demo.v1.Vault/*]
+    approvers: [security]
+    approvals: many
+`)
+	emptyDir := t.TempDir()
+	free := "127.0.0.1:0"
 
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -122,7 +134,46 @@ func TestUsageErrors(t *testing.T) {
 		{"serve --addr in use", []string{"serve", "--addr", busy.Addr().String()}, "", []string{"--addr", busy.Addr().String()}},
 		{"serve --token-ttl over --max-lifetime", []string{"serve", "--addr", "127.0.0.1:0", "--token-ttl", "2h"}, "", []string{"--token-ttl", "--max-lifetime"}},
 		{"serve --max-lifetime 0", []string{"serve", "--addr", "127.0.0.1:0", "--max-lifetime", "0"}, "", []string{"--max-lifetime"}},
-		{"serve --tls-dir onto a file", []string{"serve", "--addr", "127.0.0.1:0", "--tls", "--tls-dir", aFile}, "", []string{"--tls-dir", aFile}},
+		{"serve --tls-dir onto a file", []string{"serve", "--addr", "127.0.0.1:0", "--broker-addr", free, "--tls", "--tls-dir", aFile}, "", []string{"--tls-dir", aFile}},
+		{"serve --policy with an error", []string{"serve", "--addr", free, "--broker-addr", free, "--policy", badPolicy}, "", []string{"--policy", badPolicy + ":7:16:", `"many"`}},
+		{"serve --policy missing", []string{"serve", "--addr", free, "--broker-addr", free, "--policy", missing}, "", []string{"--policy", missing}},
+		{"serve --revocation-mode bogus", []string{"serve", "--addr", free, "--broker-addr", free, "--revocation-mode", "lax"}, "", []string{"--revocation-mode", `"lax"`}},
+		{"serve --auto-approve negative", []string{"serve", "--addr", free, "--broker-addr", free, "--auto-approve", "-1s"}, "", []string{"--auto-approve"}},
+		{"serve --auto-approve garbage", []string{"serve", "--addr", free, "--auto-approve", "soon"}, "", []string{"--auto-approve", `"soon"`}},
+		{"serve --max-staleness 0", []string{"serve", "--addr", free, "--broker-addr", free, "--max-staleness", "0"}, "", []string{"--max-staleness"}},
+		{"serve --broker-addr without port", []string{"serve", "--addr", free, "--broker-addr", "nonsense"}, "", []string{"--broker-addr"}},
+		{"serve --broker-addr in use", []string{"serve", "--addr", free, "--broker-addr", busy.Addr().String()}, "", []string{"--broker-addr", busy.Addr().String()}},
+		{"serve --metrics-addr in use", []string{"serve", "--addr", free, "--broker-addr", free, "--metrics-addr", busy.Addr().String()}, "", []string{"--metrics-addr", busy.Addr().String()}},
+		{"serve --data-dir onto a file", []string{"serve", "--addr", free, "--broker-addr", free, "--data-dir", aFile}, "", []string{"--data-dir", aFile}},
+		{"unknown access subcommand", []string{"access", "grant"}, "", []string{`unknown command "grant"`, `"jitbench access"`}},
+		{"access request without --scope", []string{"access", "request"}, "", []string{"--scope is required"}},
+		{"access request with an empty --scope", []string{"access", "request", "--scope", " "}, "", []string{"--scope"}},
+		{"access request --duration negative", []string{"access", "request", "--scope", "Read", "--duration", "-1m"}, "", []string{"--duration"}},
+		{"access request --wait garbage", []string{"access", "request", "--scope", "Read", "--wait", "later"}, "", []string{"--wait", `"later"`}},
+		{"access request --grant-only --id-only", []string{"access", "request", "--scope", "Read", "--grant-only", "--id-only"}, "", []string{"--grant-only", "--id-only"}},
+		{"access request --json --grant-only", []string{"access", "request", "--scope", "Read", "--json", "--grant-only"}, "", []string{"--json", "--grant-only"}},
+		{"access request --service empty", []string{"access", "request", "--scope", "Read", "--service", ""}, "", []string{"--service"}},
+		{"access --broker without port", []string{"access", "list", "--broker", "localhost"}, "", []string{"--broker", `"localhost"`}},
+		{"access --timeout 0", []string{"access", "list", "--timeout", "0"}, "", []string{"--timeout"}},
+		{"access --as empty", []string{"access", "list", "--as", ""}, "", []string{"--as is required"}},
+		{"access --identity with --as", []string{"access", "list", "--identity", grant, "--as", "bob"}, "", []string{"--identity", "--as"}},
+		{"access --identity with --group", []string{"access", "list", "--identity", grant, "--group", "security"}, "", []string{"--identity", "--group"}},
+		{"access --identity empty", []string{"access", "list", "--identity", ""}, "", []string{"--identity is empty"}},
+		{"access --identity-keys missing", []string{"access", "list", "--identity-keys", missing}, "", []string{"--identity-keys", missing}},
+		{"access --identity-keys malformed", []string{"access", "list", "--identity-keys", malformed}, "", []string{"--identity-keys", malformed + ":3:19:"}},
+		{"access list --state bogus", []string{"access", "list", "--state", "bogus"}, "", []string{"--state", `"bogus"`}},
+		{"access list --state unspecified", []string{"access", "list", "--state", "unspecified"}, "", []string{"--state"}},
+		{"access list --limit negative", []string{"access", "list", "--limit", "-1"}, "", []string{"--limit"}},
+		{"access show without id", []string{"access", "show"}, "", []string{"jitbench access show", "received 0"}},
+		{"access approve two ids", []string{"access", "approve", "a", "b"}, "", []string{"jitbench access approve", "received 2"}},
+		{"access revoke an empty id", []string{"access", "revoke", ""}, "", []string{"ID argument is empty"}},
+		{"access show --grant-only --json", []string{"access", "show", "x", "--grant-only", "--json"}, "", []string{"--json", "--grant-only"}},
+		{"access list extra arg", []string{"access", "list", "extra"}, "", []string{"jitbench access list", `unexpected argument "extra"`}},
+		{"audit export without --data-dir", []string{"audit", "export"}, "", []string{"--data-dir is required"}},
+		{"audit export --data-dir missing", []string{"audit", "export", "--data-dir", missing}, "", []string{"--data-dir", missing}},
+		{"audit export --data-dir without state", []string{"audit", "export", "--data-dir", emptyDir}, "", []string{"--data-dir", emptyDir, "holds no broker state"}},
+		{"audit export extra arg", []string{"audit", "export", "extra"}, "", []string{"jitbench audit export", `unexpected argument "extra"`}},
+		{"unknown audit subcommand", []string{"audit", "import"}, "", []string{`unknown command "import"`}},
 		{"keygen -o into a missing directory", []string{"token", "keygen", "-o", filepath.Join(missing, "k.jwks")}, "", []string{"-o", missing}},
 	}
 	for _, tt := range tests {
@@ -169,6 +220,18 @@ func TestHelp(t *testing.T) {
 		{[]string{"token", "explain", "--help"}, "jitbench token explain TOKEN|-"},
 		{[]string{"token", "keygen", "-h"}, "jitbench token keygen"},
 		{[]string{"token", "mint", "--sub", "alice", "--help"}, "jitbench token mint"},
+		{[]string{"access"}, "jitbench access [command]"},
+		{[]string{"access", "--help"}, "jitbench access [command]"},
+		{[]string{"access", "request", "--help"}, "jitbench access request"},
+		{[]string{"access", "list", "--help"}, "jitbench access list"},
+		{[]string{"access", "show", "--help"}, "jitbench access show ID"},
+		{[]string{"access", "watch", "--help"}, "jitbench access watch ID"},
+		{[]string{"access", "approve", "--help"}, "jitbench access approve ID"},
+		{[]string{"access", "deny", "--help"}, "jitbench access deny ID"},
+		{[]string{"access", "withdraw", "--help"}, "jitbench access withdraw ID"},
+		{[]string{"access", "revoke", "--help"}, "jitbench access revoke ID"},
+		{[]string{"audit"}, "jitbench audit [command]"},
+		{[]string{"audit", "export", "--help"}, "jitbench audit export"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -180,6 +243,22 @@ func TestHelp(t *testing.T) {
 			assert.Contains(t, r.stdout, "-h, --help")
 		})
 	}
+}
+
+// TestEveryCommandHasExamples: house style, every command shows how it is used.
+func TestEveryCommandHasExamples(t *testing.T) {
+	t.Parallel()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if !c.HasSubCommands() {
+			assert.NotEmpty(t, c.Example, "%s has no examples", c.CommandPath())
+			assert.NotEmpty(t, c.Short, "%s has no summary", c.CommandPath())
+		}
+	}
+	walk(newRoot())
 }
 
 func TestVersion(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,8 +42,11 @@ type serveProc struct {
 }
 
 // startServe runs 'jitbench serve args...' until stop (or the test's end).
+// The broker listens on a free port unless args say otherwise, so tests
+// in parallel never race for the default one.
 func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
+	args = append([]string{"--broker-addr", "127.0.0.1:0"}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	p := &serveProc{cancel: cancel, lines: make(chan string, 256), exited: make(chan struct{}), stderr: &lockedBuffer{}}
@@ -90,13 +94,15 @@ func (p *serveProc) stop(t *testing.T) (int, time.Duration) {
 
 // servedJSON is the documented contract of 'serve --json'.
 type servedJSON struct {
-	Addr      string   `json:"addr"`
-	TLS       bool     `json:"tls"`
-	TLSDir    string   `json:"tls_dir"`
-	Subject   string   `json:"subject"`
-	Identity  string   `json:"identity"`
-	Grant     string   `json:"grant"`
-	Protected []string `json:"protected"`
+	Addr        string   `json:"addr"`
+	BrokerAddr  string   `json:"broker_addr"`
+	MetricsAddr string   `json:"metrics_addr"`
+	TLS         bool     `json:"tls"`
+	TLSDir      string   `json:"tls_dir"`
+	Subject     string   `json:"subject"`
+	Identity    string   `json:"identity"`
+	Grant       string   `json:"grant"`
+	Protected   []string `json:"protected"`
 }
 
 func (p *serveProc) info(t *testing.T) servedJSON {
@@ -105,6 +111,7 @@ func (p *serveProc) info(t *testing.T) servedJSON {
 	l := p.line(t)
 	require.NoError(t, json.Unmarshal([]byte(l), &info), "first line of serve --json: %q", l)
 	require.NotEmpty(t, info.Addr)
+	require.NotEmpty(t, info.BrokerAddr)
 	require.NotEmpty(t, info.Identity)
 	require.NotEmpty(t, info.Grant)
 	return info
@@ -164,7 +171,7 @@ func checkCalls(t *testing.T, conn *grpc.ClientConn, calls []call) {
 			}
 			assert.Nil(t, resp)
 			if d.Code == codes.PermissionDenied {
-				assert.Contains(t, d.Metadata["request_access"], "jitbench token mint", "grant denials say where to get access")
+				assert.Contains(t, d.Metadata["request_access"], "jitbench access request", "grant denials say where to get access")
 			}
 		})
 	}
@@ -179,6 +186,9 @@ func TestServeJSON(t *testing.T) {
 	assert.Equal(t, "alice", info.Subject)
 	assert.Equal(t, []string{"/demo.v1.Vault/Read", "/demo.v1.Vault/Write", "/demo.v1.Vault/List"}, info.Protected)
 	assert.Regexp(t, `^127\.0\.0\.1:[1-9]\d*$`, info.Addr, "port 0 is replaced by the port picked")
+	assert.Regexp(t, `^127\.0\.0\.1:[1-9]\d*$`, info.BrokerAddr)
+	assert.NotEqual(t, info.Addr, info.BrokerAddr)
+	assert.Empty(t, info.MetricsAddr, "metrics are off by default")
 
 	conn := dial(t, info.Addr, insecure.NewCredentials())
 	id, grant := bearer(info.Identity), info.Grant
@@ -441,12 +451,85 @@ func TestServeCancelledContext(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--json"}, strings.NewReader(""), &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--broker-addr", "127.0.0.1:0", "--json"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	select {
 	case code := <-done:
 		assert.Equal(t, exitOK, code, stderr.String())
 	case <-time.After(waitFor):
 		t.Fatal("serve with a cancelled context did not return")
+	}
+}
+
+// TestServeMetrics: --metrics-addr serves the broker's Prometheus metrics at /metrics.
+func TestServeMetrics(t *testing.T) {
+	t.Parallel()
+	p := startServe(t, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--json")
+	info := p.info(t)
+	require.Regexp(t, `^127\.0\.0\.1:[1-9]\d*$`, info.MetricsAddr)
+	requestJSON(t, info.BrokerAddr)
+	r := access(t, info.BrokerAddr, "approve", with(asAlice, requestJSON(t, info.BrokerAddr).GetId())...)
+	require.Equal(t, exitFailed, r.code, "a self-approval, counted as a denial")
+
+	scrape := func(path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+info.MetricsAddr+path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	code, body := scrape("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `jit_broker_requests_total{state="PENDING"} 2`)
+	assert.Contains(t, body, `jit_broker_requests{state="PENDING"} 2`)
+	assert.Contains(t, body, `jit_broker_denials_total{reason="SELF_APPROVAL"} 1`)
+	code, _ = scrape("/")
+	assert.Equal(t, http.StatusNotFound, code, "only /metrics is served")
+
+	stopped, _ := p.stop(t)
+	require.Equal(t, exitOK, stopped, p.stderr.String())
+}
+
+// TestServeHumanSummary checks the lines that say what runs: where the state
+// lives, the policy, approval, revocations and metrics.
+func TestServeHumanSummary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pol := writeFile(t, filepath.Join(dir, "policy.yaml"), "rules:\n  - name: r\n    match: {service: demo.v1.Vault, methods: [/demo.v1.Vault/*]}\n    approvers: [security]\n")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"defaults", nil, []string{
+			"state in memory: lost when serve stops (--data-dir DIR keeps it)",
+			"policy:      built in: any demo.v1.Vault method, 1 approval from group security, grants up to 1h, requests pending up to 15m",
+			"approval:    requests wait for a reviewer",
+			"revocations: the Vault follows the broker's feed; strict when it is older than 15s",
+			"metrics:     off",
+		}},
+		{"everything set", []string{"--data-dir", filepath.Join(dir, "state"), "--policy", pol, "--auto-approve", "50ms",
+			"--revocation-mode", "best_effort", "--max-staleness", "3s", "--metrics-addr", "127.0.0.1:0"}, []string{
+			"state in " + filepath.Join(dir, "state") + ": survives restarts",
+			"policy:      " + pol + " (rules, first match applies: r)",
+			"approval:    every request is approved by policy after 50ms (--auto-approve)",
+			"revocations: the Vault follows the broker's feed; best_effort when it is older than 3s",
+			"metrics:     http://127.0.0.1:",
+			"Audit log, once serve stopped:   jitbench audit export --data-dir " + filepath.Join(dir, "state"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startServe(t, append([]string{"--addr", "127.0.0.1:0"}, tt.args...)...)
+			out := strings.Join(readHelp(t, p), "\n")
+			for _, w := range tt.want {
+				assert.Contains(t, out, w)
+			}
+		})
 	}
 }

@@ -25,9 +25,10 @@ func versionString() string {
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the jitbench version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the jitbench version",
+		Example: "  jitbench version",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), versionString())
 			return nil

@@ -24,13 +24,18 @@ type Config struct {
 	// IdentityIssuer and IdentityKeys are the identity provider the service trusts.
 	IdentityIssuer string
 	IdentityKeys   *token.KeySet
-	// GrantIssuer and GrantKeys are the broker the service trusts.
+	// GrantIssuer and GrantKeys are the broker the service trusts; GrantKeys
+	// may be a fixed key set or keys fetched from the broker.
 	GrantIssuer string
-	GrantKeys   *token.KeySet
+	GrantKeys   token.KeyResolver
 	// Audience is the service's name, the aud both credentials must carry.
 	Audience string
 	// Algorithms is the pinned algorithm list of both verifiers.
 	Algorithms []string
+	// GrantAlgorithms, when set, pins the grant verifier's list instead of
+	// Algorithms: a service whose grant verifier disagrees with the broker's
+	// signing algorithm while identities still verify.
+	GrantAlgorithms []string
 	// Leeway tolerates clock skew; MaxGrantLifetime caps a grant's exp−iat.
 	Leeway, MaxGrantLifetime time.Duration
 	// Clock is the service's clock (a skewed one in fault scenarios).
@@ -44,6 +49,9 @@ type Config struct {
 	AccessHint string
 	// Unprotected serves the Vault with no interceptors: the baseline of overhead benchmarks.
 	Unprotected bool
+	// NoStreamInterceptor installs the unary interceptor only, leaving streams
+	// unchecked: the misconfiguration fault scenarios reproduce, never a default.
+	NoStreamInterceptor bool
 	// ServerOptions are appended to the server's options.
 	ServerOptions []grpc.ServerOption
 }
@@ -101,8 +109,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Revocations != nil {
 		opts = append(opts, token.WithRevocations(cfg.Revocations))
 	}
+	grantAlgs := cfg.Algorithms
+	if len(cfg.GrantAlgorithms) > 0 {
+		grantAlgs = cfg.GrantAlgorithms
+	}
 	gv, err := token.NewGrantVerifier(cfg.GrantKeys, token.Config{
-		Issuer: cfg.GrantIssuer, Audience: cfg.Audience, Algorithms: cfg.Algorithms,
+		Issuer: cfg.GrantIssuer, Audience: cfg.Audience, Algorithms: grantAlgs,
 		Leeway: cfg.Leeway, MaxLifetime: cfg.MaxGrantLifetime, Clock: cfg.Clock,
 	}, opts...)
 	if err != nil {
@@ -120,7 +132,11 @@ func New(cfg Config) (*Service, error) {
 			Identity: idv, Grants: gv, Resource: demo.Resource,
 			PeerIdentity: cfg.PeerIdentity, AccessHint: cfg.AccessHint,
 		})
-		sopts = append(sopts, ic.ServerOptions()...)
+		if cfg.NoStreamInterceptor {
+			sopts = append(sopts, grpc.ChainUnaryInterceptor(ic.Unary()))
+		} else {
+			sopts = append(sopts, ic.ServerOptions()...)
+		}
 	}
 	sopts = append(sopts, cfg.ServerOptions...)
 	srv := grpc.NewServer(sopts...)

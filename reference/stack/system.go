@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -51,9 +52,16 @@ type SystemConfig struct {
 	Clock clockwork.Clock
 	// DialBroker connects the service to the broker; nil dials the broker listener's TCP address.
 	DialBroker func(ctx context.Context, addr string) (net.Conn, error)
+	// ServiceGrantKeys, when set, are the keys the service verifies grants
+	// with instead of the broker's: a verifier configured with the wrong key,
+	// as fault scenarios reproduce. The revocation feed is still followed.
+	ServiceGrantKeys token.KeyResolver
 }
 
 // System is a running broker and protected service.
+//
+// Broker and BrokerServer are replaced by RestartBroker; do not use them
+// concurrently with a restart.
 type System struct {
 	Broker       *broker.Broker
 	BrokerServer *grpc.Server
@@ -63,6 +71,9 @@ type System struct {
 	Keys         *brokerclient.KeySource
 	brokerConn   *grpc.ClientConn
 	cancel       context.CancelFunc
+	// brokerCfg and brokerIdentity rebuild the broker on RestartBroker.
+	brokerCfg      broker.Config
+	brokerIdentity *token.IdentityVerifier
 }
 
 // StartSystem starts the broker on brokerLis and the service on serviceLis
@@ -89,17 +100,21 @@ func newSystem(cfg SystemConfig, brokerLis net.Listener) (sys *System, err error
 		cfg.GrantKeys = token.DevKeySet(token.DevGrantIssuer)
 	}
 	svcCfg := cfg.Service.WithDefaults()
-	pol := cfg.Policy
-	if pol == nil {
+	var pol *policy.Policy
+	if cfg.Policy == nil {
+		// The default rule covers the Vault's methods for whatever audience
+		// the service answers to: a grant's audience is the scope's service.
 		pol = policy.Default()
 		for i := range pol.Rules {
 			pol.Rules[i].Match.Service = svcCfg.Audience
-			pol.Rules[i].Match.Methods = []string{"/" + svcCfg.Audience + "/*"}
 		}
+	} else {
+		// Copied: AutoApprove below must not change the caller's policy.
+		pol = &policy.Policy{Rules: slices.Clone(cfg.Policy.Rules)}
 	}
 	if cfg.AutoApprove > 0 {
 		for i := range pol.Rules {
-			pol.Rules[i].AutoApprove = append(pol.Rules[i].AutoApprove,
+			pol.Rules[i].AutoApprove = append(slices.Clone(pol.Rules[i].AutoApprove),
 				policy.AutoApprove{Groups: []string{policy.AnyGroup}, After: cfg.AutoApprove})
 		}
 	}
@@ -115,26 +130,21 @@ func newSystem(cfg SystemConfig, brokerLis net.Listener) (sys *System, err error
 	} else if sys.Store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
 		return sys, err
 	}
-	sys.Broker, err = broker.New(broker.Config{
+	sys.brokerCfg = broker.Config{
 		Store: sys.Store, Policy: pol, Clock: cfg.Clock, HeartbeatInterval: cfg.HeartbeatInterval,
 		Issuer: token.NewIssuer(svcCfg.GrantIssuer, cfg.GrantKeys, cfg.Clock),
-	})
-	if err != nil {
+	}
+	if sys.Broker, err = broker.New(sys.brokerCfg); err != nil {
 		return sys, err
 	}
-	idv, err := token.NewIdentityVerifier(svcCfg.IdentityKeys, token.Config{
+	sys.brokerIdentity, err = token.NewIdentityVerifier(svcCfg.IdentityKeys, token.Config{
 		Issuer: svcCfg.IdentityIssuer, Audience: BrokerAudience, Algorithms: svcCfg.Algorithms,
 		Leeway: svcCfg.Leeway, Clock: cfg.Clock,
 	})
 	if err != nil {
 		return sys, err
 	}
-	ic := interceptor.NewServer(interceptor.ServerConfig{Identity: idv, Policy: broker.ServerPolicy})
-	sys.BrokerServer = grpc.NewServer(ic.ServerOptions()...)
-	jitv1.RegisterBrokerServer(sys.BrokerServer, broker.NewServer(sys.Broker))
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(sys.BrokerServer, hs)
-	reflection.Register(sys.BrokerServer)
+	sys.BrokerServer = sys.newBrokerServer()
 
 	// The service reaches the broker like any deployed verifier: over the
 	// network, for keys and the revocation feed, with no identity.
@@ -157,6 +167,9 @@ func newSystem(cfg SystemConfig, brokerLis net.Listener) (sys *System, err error
 	svc := cfg.Service
 	svc.Revocations = sys.Revocations
 	svc.GrantKeys = sys.Keys
+	if cfg.ServiceGrantKeys != nil {
+		svc.GrantKeys = cfg.ServiceGrantKeys
+	}
 	if svc.AccessHint == "" {
 		svc.AccessHint = "request access from the broker at " + target + " (jitbench access request)"
 	}
@@ -164,6 +177,36 @@ func newSystem(cfg SystemConfig, brokerLis net.Listener) (sys *System, err error
 		return sys, err
 	}
 	return sys, nil
+}
+
+// newBrokerServer is the broker's gRPC server: identity-checked broker API, health and reflection.
+func (s *System) newBrokerServer() *grpc.Server {
+	ic := interceptor.NewServer(interceptor.ServerConfig{Identity: s.brokerIdentity, Policy: broker.ServerPolicy})
+	srv := grpc.NewServer(ic.ServerOptions()...)
+	jitv1.RegisterBrokerServer(srv, broker.NewServer(s.Broker))
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	reflection.Register(srv)
+	return srv
+}
+
+// RestartBroker stops the broker and its server (every connection and
+// stream to it breaks) and starts a new broker on the same store, keys,
+// policy and clock, serving on lis: a crash and restart as its clients see
+// it. lis must answer at the address the system was started with, since the
+// service reconnects there; the old listener is closed by the stop.
+func (s *System) RestartBroker(lis net.Listener) error {
+	s.BrokerServer.Stop()
+	if err := s.Broker.Close(); err != nil {
+		return fmt.Errorf("stop the broker: %w", err)
+	}
+	b, err := broker.New(s.brokerCfg)
+	if err != nil {
+		return fmt.Errorf("restart the broker: %w", err)
+	}
+	s.Broker = b
+	s.BrokerServer = s.newBrokerServer()
+	go func() { _ = s.BrokerServer.Serve(lis) }()
+	return nil
 }
 
 // BrokerClient returns a client of the broker over the service's own connection (no identity attached).

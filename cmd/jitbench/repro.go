@@ -1,0 +1,64 @@
+package main
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jitbench/jitbench/harness"
+)
+
+func newReproCmd() *cobra.Command {
+	var (
+		topology string
+		asJSON   bool
+	)
+	c := &cobra.Command{
+		Use:   "repro NAME|FILE",
+		Short: "Reproduce one scenario and explain why its calls failed",
+		Long: `Run one scenario and tell what happened and why: the calls by gRPC code,
+reason and phase (obtaining the grant, or the call itself), latency, how long
+approval took, then the diagnosis — the cause and the fix in plain words,
+filled with the figures measured (skew seen, token age, approval wait against
+the deadline, algorithm offered against those accepted) — and the most
+frequent failure's message and details.
+
+Exit code 0 when the scenario's expectations hold, 1 when they do not,
+2 for bad usage or a bad scenario file.`,
+		Example: `  jitbench repro clock-drift-broker-ahead
+  jitbench repro deadline-too-short-for-approval --topology tcp
+  jitbench repro ./my-scenario.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(harness.Topologies(), topology) && topology != "" {
+				return usagef("--topology: unknown topology %q (want %s)", topology, strings.Join(harness.Topologies(), " or "))
+			}
+			picked, err := selectScenarios(args, false, nil)
+			if err != nil {
+				return err
+			}
+			if err := checkTopologies(picked, topology); err != nil {
+				return err
+			}
+			rep, err := harness.RunScenario(cmd.Context(), picked[0], harness.WithTopology(topology))
+			if err != nil {
+				return failed(err)
+			}
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
+					return err
+				}
+			} else {
+				rep.WriteRepro(cmd.OutOrStdout())
+			}
+			if !rep.Pass() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&topology, "topology", "", "inprocess or tcp (default: the scenario's own)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return c
+}

@@ -1,0 +1,125 @@
+package harness
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+
+	"github.com/jitbench/jitbench/fakes"
+	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
+	"github.com/jitbench/jitbench/reference/interceptor"
+)
+
+// trace is one call attempt's client settings and what obtaining its grant
+// did. It rides in the call's context, which grpc hands to per-RPC
+// credentials, so settings apply per call even on a shared connection.
+type trace struct {
+	settings fakes.ClientSettings
+	method   string
+
+	mu        sync.Mutex
+	grantErr  error
+	grantWait time.Duration
+	fetched   bool
+	sent      bool // the credentials were attached: the request left the client
+}
+
+type traceKey struct{}
+
+func withTrace(ctx context.Context, tr *trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, tr)
+}
+
+func traceOf(ctx context.Context) *trace {
+	tr, _ := ctx.Value(traceKey{}).(*trace)
+	return tr
+}
+
+// isStream reports whether method is one of the Vault's streaming methods.
+func isStream(method string) bool { return method == demov1.Vault_List_FullMethodName }
+
+func (t *trace) omitIdentity() bool {
+	return t.settings.OmitIdentity || (t.settings.OmitOnStreams && isStream(t.method))
+}
+
+func (t *trace) omitGrant() bool {
+	return t.settings.OmitGrant || (t.settings.OmitOnStreams && isStream(t.method))
+}
+
+// grant records one request to the grant source.
+func (t *trace) grant(wait time.Duration, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.grantWait += wait
+	t.grantErr = err
+	t.fetched = true
+}
+
+func (t *trace) grantResult() (wait time.Duration, fetched bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.grantWait, t.fetched, t.grantErr
+}
+
+func (t *trace) markSent() {
+	t.mu.Lock()
+	t.sent = true
+	t.mu.Unlock()
+}
+
+func (t *trace) wasSent() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sent
+}
+
+// callCredentials attaches the reference client's credentials, then applies
+// the call's knobs: credentials left off (all calls, or streams only) and
+// credentials rewritten before they are sent (the token forger).
+type callCredentials struct {
+	inner *interceptor.Credentials
+}
+
+// GetRequestMetadata implements credentials.PerRPCCredentials.
+func (c *callCredentials) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	md, err := c.inner.GetRequestMetadata(ctx, uri...)
+	if err != nil {
+		return nil, err
+	}
+	tr := traceOf(ctx)
+	if tr == nil {
+		return md, nil
+	}
+	identity := strings.TrimPrefix(md[interceptor.IdentityHeader], "Bearer ")
+	grant := md[interceptor.GrantHeader]
+	if tr.omitIdentity() {
+		identity = ""
+	} else if tr.settings.Mutate != nil {
+		identity = tr.settings.Mutate("identity", identity)
+	}
+	if tr.omitGrant() {
+		grant = ""
+	} else if tr.settings.Mutate != nil {
+		grant = tr.settings.Mutate("grant", grant)
+	}
+	delete(md, interceptor.IdentityHeader)
+	delete(md, interceptor.GrantHeader)
+	if identity != "" {
+		md[interceptor.IdentityHeader] = "Bearer " + identity
+	}
+	if grant != "" {
+		md[interceptor.GrantHeader] = grant
+	}
+	// grpc sends the headers right after this returns.
+	tr.markSent()
+	return md, nil
+}
+
+// RequireTransportSecurity implements credentials.PerRPCCredentials: the
+// harness's links are loopback or in memory.
+func (c *callCredentials) RequireTransportSecurity() bool { return false }
+
+var _ credentials.PerRPCCredentials = (*callCredentials)(nil)

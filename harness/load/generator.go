@@ -1,0 +1,328 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reports"
+)
+
+// DefaultMaxInFlight bounds the calls in flight of an open-loop run when
+// Options.MaxInFlight is zero: enough for 500 calls/s through a 2 s stall.
+const DefaultMaxInFlight = 1000
+
+// DefaultDeadline bounds each call when Options.Deadline is zero.
+const DefaultDeadline = 10 * time.Second
+
+// Options configure a load run.
+type Options struct {
+	// Target makes each call.
+	Target Target
+	// Credentials yield each call's metadata; nil sends none but Header.
+	Credentials Credentials
+	// Header is metadata sent with every call (-H).
+	Header metadata.MD
+	// Pacer paces an open-loop run; nil means closed loop with Concurrency workers.
+	Pacer Pacer
+	// Concurrency is the number of workers of a closed-loop run.
+	Concurrency int
+	// MaxInFlight caps the calls in flight, and so the goroutines, of an
+	// open-loop run; zero means DefaultMaxInFlight. A call due while the cap
+	// is reached waits, and its latency still counts from its due time.
+	MaxInFlight int
+	// Duration is the length of the measured window; zero means no limit.
+	Duration time.Duration
+	// Calls ends the run after this many measured calls; zero means no limit.
+	// A run needs Duration or Calls.
+	Calls uint64
+	// WarmUp is load run before the measured window and left out of the result.
+	WarmUp time.Duration
+	// Deadline bounds each call, obtaining its grant included; zero means DefaultDeadline.
+	Deadline time.Duration
+	// Run describes the run in the result (name, target, method, rate,
+	// connections); the generator fills in the mode, window and warm-up.
+	Run reports.Run
+	// Clock times the schedule and the calls; nil means the real clock.
+	Clock clockwork.Clock
+}
+
+// Generator runs one load run: New checks the options, Run generates the
+// load, and Stats may be read meanwhile for a progress display.
+type Generator struct {
+	opts  Options
+	clock clockwork.Clock
+	rec   *reports.Recorder
+	// callCtx is the parent of every call's context: a run's end never cancels it.
+	callCtx context.Context
+	// bases holds each worker's current call's base time (due or start), each slot written by its worker only.
+	bases []time.Time
+
+	ran   atomic.Bool
+	began atomic.Pointer[time.Time]
+	sent  atomic.Int64
+	// codes counts finished calls by code; the last slot holds codes beyond the known ones.
+	codes [codes.Unauthenticated + 2]atomic.Int64
+}
+
+// New checks opts and returns a generator for them.
+func New(opts Options) (*Generator, error) {
+	switch {
+	case opts.Target == nil:
+		return nil, errors.New("load: no target")
+	case opts.Pacer == nil && opts.Concurrency <= 0:
+		return nil, errors.New("load: want an arrival rate (open loop) or a positive concurrency (closed loop)")
+	case opts.Pacer != nil && opts.Concurrency > 0:
+		return nil, errors.New("load: an arrival rate and a concurrency exclude each other: open loop sets the rate, closed loop the workers")
+	case opts.Duration < 0 || opts.WarmUp < 0 || opts.Deadline < 0 || opts.MaxInFlight < 0:
+		return nil, errors.New("load: negative duration, warm-up, deadline or in-flight cap")
+	case opts.Duration == 0 && opts.Calls == 0:
+		return nil, errors.New("load: want a duration or a number of calls, or the run would never end")
+	}
+	if opts.MaxInFlight == 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.Deadline == 0 {
+		opts.Deadline = DefaultDeadline
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	return &Generator{opts: opts, clock: opts.Clock}, nil
+}
+
+// Run generates the load and returns its result once every call has
+// finished. Calls still in flight when the run ends (its duration or call
+// count reached) finish within their deadline and count like any other.
+// Cancelling ctx stops sending early: the result covers the calls made,
+// and the error is ctx's. A generator runs once.
+func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
+	if !g.ran.CompareAndSwap(false, true) {
+		return nil, errors.New("load: a generator runs once")
+	}
+	began := g.clock.Now()
+	start := began.Add(g.opts.WarmUp)
+	run := g.opts.Run
+	run.Start, run.End, run.WarmUp = start, time.Time{}, reports.Duration(g.opts.WarmUp)
+	if g.opts.Pacer != nil {
+		run.Mode, run.Concurrency = reports.OpenLoop, 0
+	} else {
+		run.Mode, run.Concurrency = reports.ClosedLoop, g.opts.Concurrency
+	}
+	g.rec = reports.NewRecorder(run)
+	if g.opts.Pacer != nil {
+		g.bases = make([]time.Time, g.opts.MaxInFlight)
+	} else {
+		g.bases = make([]time.Time, g.opts.Concurrency)
+	}
+	if po, ok := g.opts.Credentials.(PhaseObserver); ok {
+		po.ObservePhases(g.recordPhase)
+	}
+	g.callCtx = context.WithoutCancel(ctx)
+	if len(g.opts.Header) > 0 {
+		g.callCtx = metadata.NewOutgoingContext(g.callCtx, g.opts.Header)
+	}
+	g.began.Store(&began)
+
+	var end time.Time
+	if g.opts.Duration > 0 {
+		end = start.Add(g.opts.Duration)
+	}
+	var interrupted bool
+	if g.opts.Pacer != nil {
+		interrupted = g.open(ctx, began, start, end)
+	} else {
+		interrupted = g.closed(ctx, start, end)
+	}
+	res := g.rec.Finish()
+	if interrupted {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// open sends calls when the pacer says they are due, to a pool of workers
+// that grows up to MaxInFlight. It returns whether ctx ended it early.
+func (g *Generator) open(ctx context.Context, began, start, end time.Time) (interrupted bool) {
+	due := make(chan time.Time) // unbuffered: a call waits for a free worker, never in a queue
+	var wg sync.WaitGroup
+	workers := 0
+	defer func() {
+		close(due)
+		wg.Wait() // the drain: calls in flight finish within their deadline
+	}()
+	var timer clockwork.Timer
+	var measured uint64
+	for sent := uint64(0); ; sent++ {
+		now := g.clock.Now()
+		wait, stop := g.opts.Pacer.Pace(now.Sub(began), sent)
+		if stop {
+			return false
+		}
+		at := now.Add(wait)
+		if !end.IsZero() && !at.Before(end) {
+			return false
+		}
+		if !at.Before(start) {
+			if g.opts.Calls > 0 && measured == g.opts.Calls {
+				return false
+			}
+			measured++
+		}
+		if wait > 0 {
+			if timer == nil {
+				timer = g.clock.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			select {
+			case <-timer.Chan():
+			case <-ctx.Done():
+				return true
+			}
+		}
+		select {
+		case due <- at:
+			continue
+		default:
+		}
+		if workers < g.opts.MaxInFlight {
+			id := workers
+			workers++
+			wg.Go(func() {
+				for at := range due {
+					g.call(id, at, g.clock.Now())
+				}
+			})
+		}
+		select {
+		case due <- at:
+		case <-ctx.Done():
+			return true
+		}
+	}
+}
+
+// closed runs Concurrency workers, each making one call after another. It
+// returns whether ctx ended it early.
+func (g *Generator) closed(ctx context.Context, start, end time.Time) (interrupted bool) {
+	var measured atomic.Uint64
+	var stopped atomic.Bool
+	var wg sync.WaitGroup
+	for id := range g.opts.Concurrency {
+		wg.Go(func() {
+			for {
+				if ctx.Err() != nil {
+					stopped.Store(true)
+					return
+				}
+				now := g.clock.Now()
+				if !end.IsZero() && !now.Before(end) {
+					return
+				}
+				if g.opts.Calls > 0 && !now.Before(start) && measured.Add(1) > g.opts.Calls {
+					return
+				}
+				g.call(id, time.Time{}, now)
+			}
+		})
+	}
+	wg.Wait()
+	return stopped.Load()
+}
+
+// call makes one call and records it. Its latency runs from intended when
+// set (open loop), else from start.
+func (g *Generator) call(worker int, intended, start time.Time) {
+	g.sent.Add(1)
+	base := start
+	if !intended.IsZero() {
+		base = intended
+	}
+	g.bases[worker] = base
+	ctx, cancel := context.WithTimeout(g.callCtx, g.opts.Deadline)
+	var err error
+	if g.opts.Credentials != nil {
+		var md []string
+		md, err = g.opts.Credentials.Metadata(ctx, worker)
+		switch {
+		case err != nil:
+			err = grantError(ctx, err)
+		case len(md) > 0:
+			ctx = metadata.AppendToOutgoingContext(ctx, md...)
+		}
+	}
+	if err == nil {
+		err = g.opts.Target.Call(ctx)
+	}
+	done := g.clock.Now()
+	cancel()
+
+	code, why := codes.OK, ""
+	if err != nil {
+		d := reason.FromError(err)
+		code, why = d.Code, string(d.Reason)
+	}
+	g.rec.Record(reports.Sample{Intended: intended, Start: start, Latency: done.Sub(base), Code: codeName(code), Reason: why})
+	if int(code) < len(g.codes)-1 {
+		g.codes[code].Add(1)
+	} else {
+		g.codes[len(g.codes)-1].Add(1)
+	}
+}
+
+// recordPhase records one timed phase of worker's current call. The
+// sample carries the call's own base time, so a phase falls in the warm-up
+// exactly when its call does.
+func (g *Generator) recordPhase(worker int, phase string, start time.Time, took time.Duration) {
+	var base time.Time
+	if worker >= 0 && worker < len(g.bases) {
+		base = g.bases[worker]
+	}
+	g.rec.Record(reports.Sample{Intended: base, Start: start, Latency: took, Phase: phase})
+}
+
+// Stats is a snapshot of a run under way, warm-up included, for a progress display.
+type Stats struct {
+	// Elapsed is the time since the run began; zero before it has.
+	Elapsed time.Duration
+	// WarmingUp reports whether the run is still in its warm-up.
+	WarmingUp bool
+	// Sent and Done count the calls started and finished.
+	Sent, Done int64
+	// Codes counts finished calls by code name; "OTHER" holds codes beyond gRPC's.
+	Codes map[string]int64
+}
+
+// Stats returns a snapshot of the run; it is safe to call while Run runs.
+func (g *Generator) Stats() Stats {
+	s := Stats{Codes: map[string]int64{}}
+	began := g.began.Load()
+	if began == nil {
+		return s
+	}
+	s.Elapsed = g.clock.Since(*began)
+	s.WarmingUp = s.Elapsed < g.opts.WarmUp
+	for c := range g.codes {
+		n := g.codes[c].Load()
+		if n == 0 {
+			continue
+		}
+		name := "OTHER"
+		if c < len(g.codes)-1 {
+			name = codeName(codes.Code(c))
+		}
+		s.Codes[name] = n
+		s.Done += n
+	}
+	// Read after the codes, so Sent is never behind Done.
+	s.Sent = g.sent.Load()
+	return s
+}

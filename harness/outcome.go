@@ -1,0 +1,124 @@
+package harness
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
+	"github.com/jitbench/jitbench/reference/reason"
+)
+
+// Phases of a call an outcome is attributed to.
+const (
+	// PhaseGrant is a failure while the client obtained its grant: approval
+	// pending past the deadline, denied, or the broker unreachable.
+	PhaseGrant = "grant"
+	// PhaseCall is everything else: the call reached (or failed to reach) the service.
+	PhaseCall = "call"
+)
+
+// Outcome is what one scenario call came back with.
+type Outcome struct {
+	// Index is the call's position in the load, from 0.
+	Index int `json:"index"`
+	// Method is the full method called.
+	Method string `json:"method"`
+	// Code, Reason, Message and Metadata are the final status and its ErrorInfo.
+	Code     codes.Code        `json:"code"`
+	Reason   reason.Reason     `json:"reason,omitempty"`
+	Message  string            `json:"message,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// Phase is PhaseGrant or PhaseCall.
+	Phase string `json:"phase"`
+	// At is when the call started, from the start of the run.
+	At time.Duration `json:"at"`
+	// Latency runs from the first attempt's start to the last attempt's end.
+	Latency time.Duration `json:"latency"`
+	// GrantWait is the time spent obtaining a grant from the grant source; zero when a cached grant was used.
+	GrantWait time.Duration `json:"grant_wait,omitempty"`
+	// GrantFetched says the grant source was asked (not served from the cache).
+	GrantFetched bool `json:"grant_fetched,omitempty"`
+	// Deadline is the deadline each attempt had.
+	Deadline time.Duration `json:"deadline"`
+	// Attempts counts the tries, retries included.
+	Attempts int `json:"attempts"`
+	// MayHaveRun counts the attempts that left the client and were not
+	// refused: the protected handler may have run for each (for an OK one it did).
+	MayHaveRun int `json:"may_have_run"`
+}
+
+// Denied reports whether the outcome is a refusal of the caller (UNAUTHENTICATED or PERMISSION_DENIED).
+func (o Outcome) Denied() bool {
+	return o.Code == codes.Unauthenticated || o.Code == codes.PermissionDenied
+}
+
+// cancelled is the outcome of a call the run's context ended before it was made.
+func cancelled(idx int, runStart time.Time) Outcome {
+	return Outcome{Index: idx, Code: codes.Canceled, Message: "the run was cancelled before this call", Phase: PhaseCall,
+		At: time.Since(runStart)}
+}
+
+// retryable codes are those a client retry loop tries again: a deadline or an outage may pass.
+func retryable(c codes.Code) bool { return c == codes.DeadlineExceeded || c == codes.Unavailable }
+
+// do makes call idx with the client knobs in force when it starts, retrying
+// as they say, and returns its outcome.
+func (c *caller) do(ctx context.Context, idx int, runStart time.Time) Outcome {
+	s := c.env.client.Settings()
+	sc := c.env.sc.Client
+	method, deadline := sc.Method, sc.Deadline
+	if s.Method != "" {
+		method = s.Method
+	}
+	if s.Deadline > 0 {
+		deadline = s.Deadline
+	}
+	client := demov1.NewVaultClient(c.vaultConn)
+	start := time.Now()
+	out := Outcome{Index: idx, Method: method, At: start.Sub(runStart), Deadline: deadline, Phase: PhaseCall}
+
+	first, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	var tries []Outcome
+	for attempt := 0; attempt <= max(s.Retries, 0); attempt++ {
+		actx := first
+		if attempt > 0 && s.ExtendDeadlineOnRetry {
+			var cancelRetry context.CancelFunc
+			actx, cancelRetry = context.WithTimeout(ctx, deadline)
+			defer cancelRetry()
+		}
+		tr := &trace{settings: s, method: method}
+		d := reason.FromError(invoke(withTrace(actx, tr), client, method, sc.Resource))
+		try := Outcome{Code: d.Code, Reason: d.Reason, Message: d.Message, Metadata: d.Metadata, Phase: PhaseCall}
+		wait, fetched, grantErr := tr.grantResult()
+		out.GrantWait += wait
+		out.GrantFetched = out.GrantFetched || fetched
+		if d.Code != codes.OK && grantErr != nil {
+			try.Phase = PhaseGrant
+		}
+		if tr.wasSent() && !try.Denied() {
+			out.MayHaveRun++
+		}
+		tries = append(tries, try)
+		if !retryable(d.Code) || ctx.Err() != nil {
+			break
+		}
+	}
+	out.Latency = time.Since(start)
+	out.Attempts = len(tries)
+	final := tries[len(tries)-1]
+	// A retry on an already expired deadline fails before it is sent and
+	// carries no reason; the attempt that used the deadline up says why.
+	if final.Reason == "" {
+		for i := len(tries) - 2; i >= 0; i-- {
+			if tries[i].Code == final.Code && tries[i].Reason != "" {
+				final = tries[i]
+				break
+			}
+		}
+	}
+	out.Code, out.Reason, out.Message, out.Metadata, out.Phase = final.Code, final.Reason, final.Message, final.Metadata, final.Phase
+	return out
+}

@@ -1,0 +1,173 @@
+package harness
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jitbench/jitbench/fakes"
+	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
+	"github.com/jitbench/jitbench/reference/broker"
+	"github.com/jitbench/jitbench/reference/stack"
+)
+
+// reviewPoll is how often the reviewer looks for new pending requests. The
+// broker has no "watch every request" call, and a reviewer reacting within
+// a few milliseconds is well inside any approval delay a scenario scripts.
+const reviewPoll = 2 * time.Millisecond
+
+// reviewer is the scripted human behind "reviewer" approval: it polls the
+// broker for pending requests as a member of the approver group, asks the
+// current Approver for a decision on each new one, and applies it after the
+// decision's delay. With no approver set, requests stay pending.
+type reviewer struct {
+	env    *Env
+	caller broker.Caller
+
+	mu       sync.Mutex
+	approver fakes.Approver
+	gen      int            // bumped by every set, so a new approver reconsiders requests the old one left
+	decided  map[string]int // request id → generation that decided it
+	timers   map[*time.Timer]struct{}
+	stopped  bool
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newReviewer(e *Env) *reviewer {
+	who := "carol"
+	if e.sc.Client.Subject == who {
+		who = "dave" // nobody may review their own request
+	}
+	return &reviewer{
+		env:     e,
+		caller:  broker.Caller{Subject: who, Groups: []string{"security"}},
+		decided: make(map[string]int),
+		timers:  make(map[*time.Timer]struct{}),
+		done:    make(chan struct{}),
+	}
+}
+
+// set replaces the approver; nil leaves new requests pending.
+func (r *reviewer) set(a fakes.Approver) {
+	r.mu.Lock()
+	r.approver = a
+	r.gen++
+	r.mu.Unlock()
+}
+
+func (r *reviewer) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(reviewPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.poll(ctx)
+			}
+		}
+	}()
+}
+
+// poll decides every pending request the current approver has not seen.
+func (r *reviewer) poll(ctx context.Context) {
+	r.mu.Lock()
+	a, gen := r.approver, r.gen
+	r.mu.Unlock()
+	if a == nil {
+		return
+	}
+	var pending []*jitv1.AccessRequest
+	_ = r.env.WithBroker(func(sys *stack.System) error {
+		in := &jitv1.ListRequestsRequest{State: jitv1.State_STATE_PENDING}
+		for {
+			page, err := sys.Broker.ListRequests(ctx, r.caller, in)
+			if err != nil {
+				return err
+			}
+			pending = append(pending, page.GetRequests()...)
+			if page.GetNextPageToken() == "" {
+				return nil
+			}
+			in.PageToken = page.GetNextPageToken()
+		}
+	})
+	for _, req := range pending {
+		r.mu.Lock()
+		seen, ok := r.decided[req.GetId()]
+		if r.stopped || (ok && seen == gen) {
+			r.mu.Unlock()
+			continue
+		}
+		r.decided[req.GetId()] = gen
+		r.mu.Unlock()
+		d := a.Decide(req)
+		if d.Never {
+			continue
+		}
+		r.after(d.After, func() { r.review(req.GetId(), d) })
+	}
+}
+
+// after runs fn after d unless the reviewer stops first.
+func (r *reviewer) after(d time.Duration, fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		r.mu.Lock()
+		_, live := r.timers[t]
+		delete(r.timers, t)
+		r.mu.Unlock()
+		if live {
+			fn()
+		}
+	})
+	r.timers[t] = struct{}{}
+}
+
+// review records d on request id. A request decided meanwhile (expired,
+// withdrawn, approved by policy) refuses the review, which is fine.
+func (r *reviewer) review(id string, d fakes.Decision) {
+	decision := jitv1.Decision_DECISION_DENY
+	if d.Approve {
+		decision = jitv1.Decision_DECISION_APPROVE
+	}
+	comment := d.Comment
+	if comment == "" {
+		comment = "scripted reviewer"
+	}
+	_ = r.env.WithBroker(func(sys *stack.System) error {
+		_, err := sys.Broker.Review(context.Background(), r.caller,
+			&jitv1.ReviewRequest{Id: id, Decision: decision, Comment: comment})
+		return err
+	})
+}
+
+// stop ends polling and cancels reviews not yet made.
+func (r *reviewer) stop() {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	r.stopped = true
+	for t := range r.timers {
+		t.Stop()
+	}
+	clear(r.timers)
+	r.mu.Unlock()
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+	}
+}

@@ -1,0 +1,69 @@
+package harness
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jitbench/jitbench/scenarios"
+)
+
+// Option changes how a scenario runs.
+type Option func(*options)
+
+type options struct {
+	topology string
+	seed     *int64
+}
+
+// WithTopology runs on topology (TopologyInProcess or TopologyTCP) instead of the scenario's own.
+func WithTopology(topology string) Option {
+	return func(o *options) { o.topology = topology }
+}
+
+// WithSeed replaces the scenario's seed, to check that a result does not hang on one draw.
+func WithSeed(seed int64) Option {
+	return func(o *options) { o.seed = &seed }
+}
+
+// RunScenario starts sc's system, runs its load with its faults on the
+// timeline, and checks its expectations. The error is a scenario that could
+// not run (a fault that does not build or apply, a system that does not
+// start); failed expectations are in the report.
+func RunScenario(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*Report, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.seed != nil && sc != nil {
+		copied := *sc
+		copied.Seed = *o.seed
+		sc = &copied
+	}
+	env, err := Start(ctx, sc, o.topology)
+	if err != nil {
+		return nil, err
+	}
+	defer env.Close()
+	rec, err := env.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ran := env.Scenario()
+	return Evaluate(&ran, env.Topology(), rec), nil
+}
+
+// Run runs sc from a Go test and fails t with an expected-vs-got table when
+// an expectation does not hold (or stops it when the scenario cannot run).
+// It returns the report for further assertions; nil when the run failed to happen.
+func Run(t testing.TB, sc *scenarios.Scenario, opts ...Option) *Report {
+	t.Helper()
+	rep, err := RunScenario(t.Context(), sc, opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+		return nil
+	}
+	if !rep.Pass() {
+		t.Errorf("%s", rep.Diff())
+	}
+	return rep
+}
