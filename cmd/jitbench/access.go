@@ -570,25 +570,31 @@ the rule's number is reached, and then the grant is signed.`,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkID(args[0]); err != nil {
-				return err
-			}
-			b, err := af.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			ar, err := unary(cmd, b, func(ctx context.Context) (*jitv1.AccessRequest, error) {
-				return b.client.Review(ctx, &jitv1.ReviewRequest{Id: args[0], Decision: decision, Comment: comment})
+			return af.act(cmd, args[0], func(ctx context.Context, c jitv1.BrokerClient, id string) (*jitv1.AccessRequest, error) {
+				return c.Review(ctx, &jitv1.ReviewRequest{Id: id, Decision: decision, Comment: comment})
 			})
-			if err != nil {
-				return err
-			}
-			return af.show(cmd.OutOrStdout(), ar)
 		},
 	}
 	c.Flags().StringVar(&comment, "comment", "", "why, for the requester and the audit log")
 	return c
+}
+
+// act runs one state-changing call on request id and shows the result: the
+// shape approve, deny, withdraw and revoke share.
+func (af *accessFlags) act(cmd *cobra.Command, id string, call func(context.Context, jitv1.BrokerClient, string) (*jitv1.AccessRequest, error)) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	b, err := af.connect(cmd)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ar, err := unary(cmd, b, func(ctx context.Context) (*jitv1.AccessRequest, error) { return call(ctx, b.client, id) })
+	if err != nil {
+		return err
+	}
+	return af.show(cmd.OutOrStdout(), ar)
 }
 
 func newAccessWithdrawCmd(af *accessFlags) *cobra.Command {
@@ -599,21 +605,9 @@ func newAccessWithdrawCmd(af *accessFlags) *cobra.Command {
 		Example: `  jitbench access withdraw --as alice "$REQ" --comment 'no longer needed'`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkID(args[0]); err != nil {
-				return err
-			}
-			b, err := af.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			ar, err := unary(cmd, b, func(ctx context.Context) (*jitv1.AccessRequest, error) {
-				return b.client.Withdraw(ctx, &jitv1.WithdrawRequest{Id: args[0], Comment: comment})
+			return af.act(cmd, args[0], func(ctx context.Context, c jitv1.BrokerClient, id string) (*jitv1.AccessRequest, error) {
+				return c.Withdraw(ctx, &jitv1.WithdrawRequest{Id: id, Comment: comment})
 			})
-			if err != nil {
-				return err
-			}
-			return af.show(cmd.OutOrStdout(), ar)
 		},
 	}
 	c.Flags().StringVar(&comment, "comment", "", "why, for the audit log")
@@ -631,21 +625,9 @@ revocation feed refuse the grant with GRANT_REVOKED from then on.`,
 		Example: `  jitbench access revoke --as carol --group security "$REQ" --comment 'incident closed'`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkID(args[0]); err != nil {
-				return err
-			}
-			b, err := af.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			ar, err := unary(cmd, b, func(ctx context.Context) (*jitv1.AccessRequest, error) {
-				return b.client.Revoke(ctx, &jitv1.RevokeRequest{Id: args[0], Comment: comment})
+			return af.act(cmd, args[0], func(ctx context.Context, c jitv1.BrokerClient, id string) (*jitv1.AccessRequest, error) {
+				return c.Revoke(ctx, &jitv1.RevokeRequest{Id: id, Comment: comment})
 			})
-			if err != nil {
-				return err
-			}
-			return af.show(cmd.OutOrStdout(), ar)
 		},
 	}
 	c.Flags().StringVar(&comment, "comment", "", "why, for the requester and the audit log")

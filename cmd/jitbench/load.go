@@ -90,7 +90,9 @@ or --broker ADDR), or are signed with the development keys (or
 --grant-keys) without approval (--grant-source mint).
 
 A run that completes exits 0, even if every call failed: the report says
-why. Bad flags, an unknown method or an unreachable target exit 2.`,
+why. Bad flags, an unknown method or an unreachable target exit 2. Ctrl-C
+stops sending: calls in flight finish, the report covers the calls made, and
+the exit code is 1.`,
 		Example: `  jitbench load --target inprocess --calls 2000
   jitbench load --target inprocess --rate 500/s --duration 10s --grant per-call
   jitbench load --target 127.0.0.1:7443 --method /demo.v1.Vault/Read -d '{"path":"secrets/db/password"}' \
