@@ -39,8 +39,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./reports/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 
+# The tour and four seed-catalog scenarios, then a 3 s open-loop load run
+# against the in-process reference, ending with the HTML report's path.
 demo:
 	$(GO) run ./cmd/jitbench demo
+	@mkdir -p out
+	$(GO) run ./cmd/jitbench load --target inprocess --method /demo.v1.Vault/Read --rate 500/s --duration 3s \
+		-o out/demo-result.json --html out/demo-report.html
+	@echo "HTML report: $(CURDIR)/out/demo-report.html"
 
 bench:
 	GO="$(GO)" BENCHTIME="$(BENCHTIME)" bash scripts/bench.sh

@@ -229,7 +229,7 @@ section "(c) peak RSS after $RSS_SMALL calls vs after many more, same settings, 
 # The in-process target (the reference broker and Vault inside jitbench, no
 # network) is about twice as fast as loopback here, so 5 M calls fit the
 # budget; its RSS counts the server too, which only makes the bound stricter.
-rss_load=("$jb" load --target inprocess --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" -q)
+rss_load=("$jb" load --target inprocess --grant renew --concurrency "$CONCURRENCY" --connections "$CONNECTIONS" -q)
 timed rss-small "${rss_load[@]}" --calls "$RSS_SMALL"
 jb_ok "$out/rss-small.out" "$RSS_SMALL"
 # The large count must finish within the budget at the small run's throughput.

@@ -83,10 +83,12 @@ The target is any host:port, called without generated code: the request is
 and Vault) inside jitbench, approving every request after --auto-approve.
 
 Each call carries an identity (authorization, or the --cert client
-certificate) and a JIT grant (x-jit-grant) for --sub: --grant per-call obtains a new grant for every call, cached one
-per worker, renew one per worker renewed --renew-before its expiry, none
-sends only the -H headers. Grants come from the broker (the in-process one,
-or --broker ADDR), or are signed with the development keys (or
+certificate) and a JIT grant (x-jit-grant) for --sub. --grant renew (the
+default) obtains one grant per worker and a new one --renew-before it
+expires; per-call obtains a new grant for every call; cached keeps each
+worker's first grant even past its expiry (calls then fail GRANT_EXPIRED);
+none sends only the -H headers. Grants come from the broker (the in-process
+one, or --broker ADDR), or are signed with the development keys (or
 --grant-keys) without approval (--grant-source mint).
 
 A run that completes exits 0, even if every call failed: the report says
@@ -119,7 +121,7 @@ the exit code is 1.`,
 	fl.IntVar(&f.connections, "connections", 1, "gRPC connections, used in turn")
 	fl.DurationVar(&f.deadline, "deadline", load.DefaultDeadline, "deadline of each call, obtaining its grant included")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", load.DefaultConnectTimeout, "how long to wait for the target's connections")
-	fl.StringVar(&f.grant, "grant", string(load.Cached), "how calls get JIT grants: per-call, cached (one per worker), renew (one per worker, renewed before expiry) or none")
+	fl.StringVar(&f.grant, "grant", string(load.Renew), "how calls get JIT grants: per-call, cached (one per worker, kept past its expiry), renew (one per worker, renewed before expiry) or none")
 	fl.StringVar(&f.grantSource, "grant-source", "auto", "where grants come from: broker, mint (development or --grant-keys, no approval) or auto (broker for inprocess or with --broker, else mint)")
 	fl.StringVar(&f.broker, "broker", "", "host:port of the JIT broker that grants come from")
 	fl.StringVar(&f.sub, "sub", "alice", "subject of the identity and grants")
