@@ -12,15 +12,20 @@ import (
 // `go install`ed binary reports its module version instead.
 var version = ""
 
-func versionString() string {
-	v := version
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
+// moduleVersion is jitbench's version: -X main.version, the module version
+// of a go install, or "(devel)". Results record it too.
+func moduleVersion() string {
+	if version != "" {
+		return version
 	}
-	return fmt.Sprintf("jitbench %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func versionString() string {
+	return fmt.Sprintf("jitbench %s %s %s/%s", moduleVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func newVersionCmd() *cobra.Command {
