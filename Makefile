@@ -22,8 +22,9 @@ vet:
 
 # The HTML report test opens the report in a real headless Chromium; on a
 # machine without it (CI's fresh one) it is installed from Debian's packages.
+# The HTML check's screenshot is kept in out/artifacts (CI can upload it).
 unit: chromium
-	$(GO) test -race -count=1 ./...
+	JITBENCH_ARTIFACT_DIR=$(CURDIR)/out/artifacts $(GO) test -race -count=1 ./...
 
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
