@@ -209,9 +209,6 @@ func (s *System) RestartBroker(lis net.Listener) error {
 	return nil
 }
 
-// BrokerClient returns a client of the broker over the service's own connection (no identity attached).
-func (s *System) BrokerClient() jitv1.BrokerClient { return jitv1.NewBrokerClient(s.brokerConn) }
-
 // Stop stops both servers, the revocation follower and the broker, then closes the store.
 func (s *System) Stop() {
 	if s.Service != nil {
