@@ -3,7 +3,6 @@ package brokerclient
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,17 +14,22 @@ func TestFlightWaiterLeavesOnItsOwnContext(t *testing.T) {
 	var fs flights
 	release := make(chan struct{})
 	leaderDone := make(chan struct{})
+	named := make(chan struct{})
 	go func() {
 		defer close(leaderDone)
 		_, _, leader, err := fs.do(context.Background(), "k", func(p *progress) (interceptor.Credential, error) {
 			p.setRequest("req-1")
+			close(named)
 			<-release
 			return interceptor.Credential{Token: "t"}, nil
 		})
 		assert.True(t, leader)
 		assert.NoError(t, err)
 	}()
-	require.Eventually(t, func() bool { return fs.callers("k") == 1 }, 5*time.Second, time.Millisecond)
+	// Wait for the leader to have named its request, not merely to have
+	// registered the flight: only then can the waiter see the name.
+	<-named
+	require.Equal(t, 1, fs.callers("k"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
