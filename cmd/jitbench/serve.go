@@ -53,6 +53,7 @@ type serveFlags struct {
 	dataDir, policyFile       string
 	autoApprove, maxStaleness time.Duration
 	revocationMode            string
+	singleToken               bool
 }
 
 // defaultBrokerAddr is where serve puts the broker and where the access commands look for it.
@@ -114,6 +115,7 @@ approval from a member of group security. Stops cleanly on Ctrl-C or SIGTERM.`,
 	fl.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock-skew tolerance of the verifiers")
 	fl.DurationVar(&f.maxLife, "max-lifetime", stack.DefaultMaxGrantLifetime, "longest grant lifetime the Vault accepts")
 	fl.StringSliceVar(&f.algorithms, "algorithms", token.DefaultAlgorithms(), "algorithms the verifiers accept")
+	fl.BoolVar(&f.singleToken, "single-token", false, "serve the single-token profile: the grant alone, sent as \"authorization: Bearer <grant>\", is identity and permission (for conformance checks of that profile)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the addresses and example tokens as one JSON line instead of the help text")
 	return c
 }
@@ -156,6 +158,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		IdentityIssuer: f.kf.identityIss, IdentityKeys: idKeys.Public(),
 		GrantIssuer: f.kf.grantIss,
 		Audience:    f.kf.audience, Algorithms: f.algorithms, Leeway: f.leeway, MaxGrantLifetime: f.maxLife,
+		SingleToken: f.singleToken,
 	}
 
 	lis, err := net.Listen("tcp", f.addr)

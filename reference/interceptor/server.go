@@ -69,6 +69,11 @@ type ServerConfig struct {
 	AccessHint string
 	// IdentityHeader and GrantHeader override the default header names.
 	IdentityHeader, GrantHeader string
+	// SingleToken switches to the single-token profile: one grant JWT in the
+	// identity header is both who the caller is and what it may do. A token
+	// that does not verify is UNAUTHENTICATED; a verified one that is expired,
+	// revoked, replayed or out of scope is PERMISSION_DENIED. Identity is unused.
+	SingleToken bool
 }
 
 // Server holds the server-side interceptors.
@@ -157,6 +162,9 @@ func (s *Server) authorize(ctx context.Context, method, resource string, hasReso
 	if need == Open {
 		return ctx, nil
 	}
+	if s.cfg.SingleToken {
+		return s.single(ctx, token.Request{Method: method, Resource: resource, HasResource: hasResource}, need)
+	}
 	id, err := s.identity(ctx)
 	if err != nil {
 		return nil, err
@@ -173,27 +181,36 @@ func (s *Server) authorize(ctx context.Context, method, resource string, hasReso
 }
 
 func (s *Server) identity(ctx context.Context) (*token.Identity, error) {
-	vals := metadata.ValueFromIncomingContext(ctx, s.cfg.IdentityHeader)
-	switch len(vals) {
-	case 0:
-		if s.cfg.PeerIdentity {
+	raw, err := s.bearer(ctx)
+	if err != nil {
+		if reason.Of(err) == reason.IdentityMissing && s.cfg.PeerIdentity {
 			if id, ok := peerIdentity(ctx); ok {
 				return id, nil
 			}
 		}
-		return nil, reason.New(reason.IdentityMissing, "no identity credential: send \""+s.cfg.IdentityHeader+": Bearer <token>\"")
-	case 1:
-	default:
-		return nil, reason.New(reason.IdentityMalformed, "more than one "+s.cfg.IdentityHeader+" value was sent")
-	}
-	scheme, raw, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") {
-		return nil, reason.New(reason.IdentityMalformed, "the identity credential must use the Bearer scheme")
+		return nil, err
 	}
 	if s.cfg.Identity == nil {
 		return nil, reason.New(reason.IdentityInvalid, "this service accepts only mTLS client certificates as identity")
 	}
-	return s.cfg.Identity.Verify(strings.TrimSpace(raw))
+	return s.cfg.Identity.Verify(raw)
+}
+
+// bearer returns the one Bearer token of the identity header.
+func (s *Server) bearer(ctx context.Context) (string, error) {
+	vals := metadata.ValueFromIncomingContext(ctx, s.cfg.IdentityHeader)
+	switch len(vals) {
+	case 0:
+		return "", reason.New(reason.IdentityMissing, "no identity credential: send \""+s.cfg.IdentityHeader+": Bearer <token>\"")
+	case 1:
+	default:
+		return "", reason.New(reason.IdentityMalformed, "more than one "+s.cfg.IdentityHeader+" value was sent")
+	}
+	scheme, raw, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", reason.New(reason.IdentityMalformed, "the identity credential must use the Bearer scheme")
+	}
+	return strings.TrimSpace(raw), nil
 }
 
 func (s *Server) grant(ctx context.Context, req token.Request) (*token.Grant, error) {

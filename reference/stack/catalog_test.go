@@ -38,12 +38,15 @@ type env struct {
 	staleErr error
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the service's config adjusted by tune.
+func newEnvWith(t *testing.T, tune func(*stack.Config)) *env {
 	t.Helper()
 	e := &env{clock: clockwork.NewFakeClockAt(epoch), revoked: token.NewRevocationSet()}
 	e.idp = token.NewIssuer(token.DevIdentityIssuer, token.DevKeySet(token.DevIdentityIssuer), e.clock)
 	e.broker = token.NewIssuer(token.DevGrantIssuer, token.DevKeySet(token.DevGrantIssuer), e.clock)
-	svc, err := stack.New(stack.Config{
+	cfg := stack.Config{
 		Clock:      e.clock,
 		AccessHint: "broker.example:7443",
 		Revocations: token.RevocationsFunc(func(jti string, now time.Time) error {
@@ -52,7 +55,11 @@ func newEnv(t *testing.T) *env {
 			}
 			return e.revoked.Check(jti, now)
 		}),
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	svc, err := stack.New(cfg)
 	require.NoError(t, err)
 	e.svc = svc
 	lis := bufconn.Listen(1 << 20)

@@ -52,6 +52,9 @@ type Config struct {
 	// NoStreamInterceptor installs the unary interceptor only, leaving streams
 	// unchecked: the misconfiguration fault scenarios reproduce, never a default.
 	NoStreamInterceptor bool
+	// SingleToken serves the single-token profile: the grant alone, sent as
+	// "authorization: Bearer <grant>", is both identity and permission.
+	SingleToken bool
 	// ServerOptions are appended to the server's options.
 	ServerOptions []grpc.ServerOption
 }
@@ -130,7 +133,7 @@ func New(cfg Config) (*Service, error) {
 	if !cfg.Unprotected {
 		ic := interceptor.NewServer(interceptor.ServerConfig{
 			Identity: idv, Grants: gv, Resource: demo.Resource,
-			PeerIdentity: cfg.PeerIdentity, AccessHint: cfg.AccessHint,
+			PeerIdentity: cfg.PeerIdentity, AccessHint: cfg.AccessHint, SingleToken: cfg.SingleToken,
 		})
 		if cfg.NoStreamInterceptor {
 			sopts = append(sopts, grpc.ChainUnaryInterceptor(ic.Unary()))
