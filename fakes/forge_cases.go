@@ -72,8 +72,8 @@ var forgeCatalog = []forgeCase{
 		Credentials: both, Variants: []string{"attacker-kid", "known-kid"}}, forgeKEY001},
 	{ForgeCase{ID: "KEY-002", Summary: "jku or x5u header pointing at the trap URL",
 		Credentials: both, Variants: []string{"jku", "x5u"}}, forgeKEY002},
-	{ForgeCase{ID: "KEY-003", Summary: "kid unknown, path traversal, SQL-ish or missing; otherwise validly signed",
-		Credentials: both, Variants: []string{"unknown", "traversal", "sql", "missing"}}, forgeKEY003},
+	{ForgeCase{ID: "KEY-003", Summary: "kid unknown, path traversal, SQL-ish or missing, otherwise validly signed; or kid /dev/null by traversal, HS256 with an empty key",
+		Credentials: both, Variants: []string{"unknown", "traversal", "sql", "missing", "devnull-hs256"}}, forgeKEY003},
 	{ForgeCase{ID: "KEY-004", Summary: "signed by a retired key under its kid",
 		Credentials: both, Variants: []string{"retired"}}, forgeKEY004},
 
@@ -472,17 +472,26 @@ func forgeKEY002(f *Forger, p *parts, variant string) (string, error) {
 	return signRaw(jwt.SigningMethodEdDSA, evil.Private, h, p.claims)
 }
 
-// forgeKEY003 signs with the real key but names it wrongly.
+// traversalKid climbs out of any key directory up to six levels deep to an empty file.
+const traversalKid = "../../../../../../dev/null"
+
+// forgeKEY003 signs with the real key but names it wrongly; devnull-hs256
+// instead attacks a verifier that reads the key file kid names: /dev/null
+// is empty, so it would check an HMAC made with an empty key.
 func forgeKEY003(f *Forger, p *parts, variant string) (string, error) {
+	h := cloneMap(p.header)
+	if variant == "devnull-hs256" {
+		h["alg"], h["kid"] = token.HS256, traversalKid
+		return signRaw(jwt.SigningMethodHS256, []byte{}, h, p.claims)
+	}
 	key, err := f.keyFor(p)
 	if err != nil {
 		return "", err
 	}
-	h := cloneMap(p.header)
 	h["alg"] = key.Algorithm
 	switch variant {
 	case "traversal":
-		h["kid"] = "../../../../../../dev/null"
+		h["kid"] = traversalKid
 	case "sql":
 		h["kid"] = "x' UNION SELECT 'secret' --"
 	case "missing":

@@ -2,6 +2,9 @@ package fakes
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net"
 	"strings"
 	"sync"
@@ -120,11 +123,12 @@ var grantWant = map[string]reason.Reason{
 	"ALG-002": reason.GrantAlgMismatch,
 	"ALG-003": reason.GrantAlgMismatch,
 
-	"KEY-001/attacker-kid": reason.GrantUnknownKey,
-	"KEY-001/known-kid":    reason.GrantBadSignature,
-	"KEY-002":              reason.GrantUnknownKey,
-	"KEY-003":              reason.GrantUnknownKey,
-	"KEY-004":              reason.GrantUnknownKey,
+	"KEY-001/attacker-kid":  reason.GrantUnknownKey,
+	"KEY-001/known-kid":     reason.GrantBadSignature,
+	"KEY-002":               reason.GrantUnknownKey,
+	"KEY-003":               reason.GrantUnknownKey,
+	"KEY-003/devnull-hs256": reason.GrantAlgMismatch, // HS256 is not pinned: refused before the kid is looked at
+	"KEY-004":               reason.GrantUnknownKey,
 
 	"CLM-001": reason.GrantExpired,
 	"CLM-002": reason.GrantClaimMissing,
@@ -448,4 +452,30 @@ func TestForgerConcurrentAndDeterministicKeys(t *testing.T) {
 
 func TestDefaultMaxLifetimeMatchesTheStack(t *testing.T) {
 	assert.Equal(t, stack.DefaultMaxGrantLifetime, DefaultMaxLifetime)
+}
+
+// TestForgerDevNullKid checks that KEY-003/devnull-hs256 is what a kid-as-path
+// verifier would accept (HS256 under a kid reaching /dev/null, MACed with an
+// empty key) and that the reference refuses it even when it pins HS256: a kid
+// is looked up in the key set, never opened as a file.
+func TestForgerDevNullKid(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	f := devForger(clock, CredentialGrant)
+	forged, err := f.Mutate("KEY-003/devnull-hs256", "")
+	require.NoError(t, err)
+	d, err := token.Inspect(forged)
+	require.NoError(t, err)
+	assert.Equal(t, token.HS256, d.Header["alg"])
+	assert.Equal(t, traversalKid, d.Header["kid"])
+	input, sig, _ := strings.Cut(forged, ".")
+	payload, sig, _ := strings.Cut(sig, ".")
+	mac := hmac.New(sha256.New, nil)
+	mac.Write([]byte(input + "." + payload))
+	assert.Equal(t, base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), sig, "HMAC-SHA256 with an empty key")
+
+	v, err := token.NewGrantVerifier(token.DevKeySet(token.DevGrantIssuer).Public(), token.Config{
+		Issuer: token.DevGrantIssuer, Audience: token.DevAudience, Algorithms: token.Algorithms(), Clock: clock})
+	require.NoError(t, err)
+	_, err = v.Parse(forged)
+	assert.Equal(t, reason.GrantUnknownKey, reason.Of(err), "%v", err)
 }
