@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	junit "github.com/joshdk/go-junit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jitbench/jitbench/harness/conformance"
+	"github.com/jitbench/jitbench/reports"
+)
+
+// serveTarget starts 'jitbench serve' on free ports and writes the example
+// config, pointed at it, into dir; edit changes the config's text first.
+func serveTarget(t *testing.T, dir string, edit func(string) string, serveArgs ...string) string {
+	t.Helper()
+	info := startServe(t, append([]string{"--addr", "127.0.0.1:0", "--json"}, serveArgs...)...).info(t)
+	cfg := string(conformance.ExampleConfig())
+	cfg = strings.Replace(cfg, "address: 127.0.0.1:7443", "address: "+info.Addr, 1)
+	cfg = strings.Replace(cfg, "address: 127.0.0.1:7444", "address: "+info.BrokerAddr, 1)
+	if edit != nil {
+		cfg = edit(cfg)
+	}
+	return writeFile(t, filepath.Join(dir, "target.yaml"), cfg)
+}
+
+// keySourceCases are the cases the CLI cannot run: they need control of the target's key source.
+var keySourceCases = []string{"DL-003", "OUT-002", "OUT-003"}
+
+// TestConformanceAgainstServe runs the whole suite against a real 'jitbench
+// serve': it passes with only the documented skips, and every output file
+// reads back: the JUnit through a real JUnit parser.
+func TestConformanceAgainstServe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := serveTarget(t, dir, nil)
+	xml, md, js := filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.md"), filepath.Join(dir, "c.json")
+
+	res := runCLI(t, "", "conformance", "--config", cfg, "--junit", xml, "--markdown", md, "-o", js)
+	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "PASS: 42 cases: 39 passed, 0 failed, 3 skipped, 0 known failing, 0 not applicable")
+	assert.Contains(t, res.stdout, "note: handler runs are not observable")
+	for _, id := range keySourceCases {
+		assert.Regexp(t, id+` +skip .*needs: key source control \(Go API\)`, res.stdout)
+	}
+	assert.Contains(t, res.stderr, "wrote "+xml)
+
+	suites, err := junit.IngestFile(xml)
+	require.NoError(t, err)
+	require.Len(t, suites, 1)
+	var names, skipped []string
+	for _, tc := range suites[0].Tests {
+		names = append(names, tc.Name)
+		if tc.Status == junit.StatusSkipped {
+			skipped = append(skipped, tc.Name)
+		}
+		assert.NotEqual(t, junit.StatusFailed, tc.Status, tc.Name)
+	}
+	assert.Equal(t, conformance.IDs(), names, "one test case per catalog id, in order")
+	assert.Equal(t, keySourceCases, skipped)
+	assert.Equal(t, 0, suites[0].Totals.Failed)
+	assert.Equal(t, 3, suites[0].Totals.Skipped)
+
+	f, err := os.Open(js)
+	require.NoError(t, err)
+	defer f.Close()
+	back, err := reports.ReadConformance(f)
+	require.NoError(t, err)
+	assert.Equal(t, reports.ConformanceSummary{Total: 42, Passed: 39, Skipped: 3}, back.Summary())
+	mdText, err := os.ReadFile(md)
+	require.NoError(t, err)
+	assert.Contains(t, string(mdText), "**✅ pass** — 42 cases: 39 passed")
+
+	// --json prints the same result on stdout.
+	res = runCLI(t, "", "conformance", "--config", cfg, "--json", "--run", "OK-001")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	one, err := reports.ReadConformance(strings.NewReader(res.stdout))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"OK-001"}, []string{one.Cases[0].ID})
+}
+
+// TestConformanceSingleTokenServe checks the single-token profile against 'serve --single-token'.
+func TestConformanceSingleTokenServe(t *testing.T) {
+	t.Parallel()
+	cfg := serveTarget(t, t.TempDir(), func(s string) string {
+		return strings.Replace(s, "profile: two-token", "profile: single-token", 1)
+	}, "--single-token", "--auto-approve", "1ms")
+	res := runCLI(t, "", "conformance", "--config", cfg)
+	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "PASS: 42 cases: 38 passed, 0 failed, 3 skipped, 0 known failing, 1 not applicable")
+}
+
+// TestConformanceFailuresAndKnownFailing makes SKW-001 fail by claiming a
+// leeway the service does not have, and checks the known-failing list both ways.
+func TestConformanceFailuresAndKnownFailing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := serveTarget(t, dir, func(s string) string { return strings.Replace(s, "leeway: 30s", "leeway: 2m", 1) })
+	run := []string{"conformance", "--config", cfg, "--run", "SKW-*", "--run", "OK-001"}
+
+	res := runCLI(t, "", run...)
+	require.Equal(t, exitFailed, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Regexp(t, `SKW-001 +fail +OK +PERMISSION_DENIED +GRANT_EXPIRED .* expected-code: want OK, got PERMISSION_DENIED`, res.stdout)
+	assert.Contains(t, res.stdout, "FAIL: 4 cases: 3 passed, 1 failed")
+	assert.Empty(t, res.stderr, "a failed check prints no error line")
+
+	known := writeFile(t, filepath.Join(dir, "known.txt"), "# the service's leeway is 30s\nSKW-001  # config says 2m on purpose\n")
+	res = runCLI(t, "", append(run, "--known-failing", known)...)
+	require.Equal(t, exitOK, res.code, "stdout:\n%s", res.stdout)
+	assert.Regexp(t, `SKW-001 +known-fail .*listed in `+regexpQuote(known)+`:2 \(config says 2m on purpose\)`, res.stdout)
+	assert.Contains(t, res.stdout, "PASS: 4 cases: 3 passed, 0 failed, 0 skipped, 1 known failing")
+
+	stale := writeFile(t, filepath.Join(dir, "stale.txt"), "SKW-001\nOK-001\n")
+	res = runCLI(t, "", append(run, "--known-failing", stale)...)
+	require.Equal(t, exitFailed, res.code, "stdout:\n%s", res.stdout)
+	assert.Contains(t, res.stdout, "OK-001 passes now: remove OK-001 from the known-failing list ("+stale+":2)")
+}
+
+func regexpQuote(s string) string {
+	return strings.NewReplacer(".", `\.`, "(", `\(`, ")", `\)`).Replace(s)
+}
+
+// TestConformanceUsageErrors: bad flags, config, list or target exit 2 with one line naming what is wrong.
+func TestConformanceUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	example := string(conformance.ExampleConfig())
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := lis.Addr().String()
+	require.NoError(t, lis.Close())
+	unreachable := writeFile(t, filepath.Join(dir, "unreachable.yaml"), strings.Replace(example, "127.0.0.1:7443", closed, 1))
+	badKey := writeFile(t, filepath.Join(dir, "bad.yaml"), strings.Replace(example, "leeway: 30s", "leeway: 30s\nleway: 1m", 1))
+	badLine := strings.Count(example[:strings.Index(example, "leeway: 30s")], "\n") + 2 // the line after leeway
+	badList := writeFile(t, filepath.Join(dir, "known.txt"), "ALG-001\nALG-099\n")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no config", []string{}, "--config is required"},
+		{"missing config file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "--config: invalid conformance config: open "},
+		{"strict config", []string{"--config", badKey}, fmt.Sprintf("%s:%d:1: unknown key \"leway\"", badKey, badLine)},
+		{"unreachable", []string{"--config", unreachable}, "the target is unreachable: cannot reach " + closed},
+		{"run matches nothing", []string{"--config", unreachable, "--run", "XYZ-*"}, `--run "XYZ-*" matches no case id`},
+		{"bad glob", []string{"--config", unreachable, "--skip", "[x"}, `--skip "[x": syntax error in pattern`},
+		{"known-failing unknown id", []string{"--config", unreachable, "--known-failing", badList}, badList + `:2: unknown case id "ALG-099"`},
+		{"missing list", []string{"--config", unreachable, "--known-failing", filepath.Join(dir, "none.txt")}, "--known-failing: "},
+		{"stray argument", []string{"target.yaml"}, `unexpected argument "target.yaml"`},
+		{"unknown flag", []string{"--confg", "x"}, "unknown flag: --confg"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runCLI(t, "", append([]string{"conformance"}, tt.args...)...)
+			assert.Equal(t, exitUsage, res.code, "stdout %q", res.stdout)
+			assert.Contains(t, res.stderr, tt.want)
+			assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+		})
+	}
+}
+
+func TestConformanceExampleAndList(t *testing.T) {
+	t.Parallel()
+	res := runCLI(t, "", "conformance", "--example-config")
+	require.Equal(t, exitOK, res.code)
+	_, err := conformance.ParseConfig("stdout", []byte(res.stdout))
+	require.NoError(t, err, "the printed example loads")
+
+	res = runCLI(t, "", "conformance", "--list")
+	require.Equal(t, exitOK, res.code)
+	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	require.Len(t, lines, 43, "a header and one line per case")
+	assert.Regexp(t, `^CLM-007 +PERMISSION_DENIED +n/a `, lines[27])
+	assert.Regexp(t, `^FMT-003 +PERMISSION_DENIED +UNAUTHENTICATED +RESOURCE_EXHAUSTED +- +64 KiB`, lines[8])
+
+	res = runCLI(t, "", "conformance", "--help")
+	require.Equal(t, exitOK, res.code)
+	assert.Contains(t, res.stdout, "jitbench conformance --config target.yaml --junit conformance.xml")
+}
+
+// TestConformanceTLS runs cases over TLS against 'serve --tls', on the
+// target's connection and on the connections the network cases open.
+func TestConformanceTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	cfg := serveTarget(t, dir, func(s string) string {
+		return strings.Replace(s, "# tls:\n", "tls:\n  ca: "+filepath.Join(tlsDir, "ca.crt")+"\n# tls:\n", 1)
+	}, "--tls", "--tls-dir", tlsDir)
+	res := runCLI(t, "", "conformance", "--config", cfg, "--run", "OK-001", "--run", "ID-00[14]", "--run", "ALG-001",
+		"--run", "DL-00[12]", "--run", "OUT-00[14]", "--run", "SCP-00[34]")
+	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "PASS: 10 cases: 10 passed, 0 failed")
+
+	// Without the CA the server's certificate is not trusted: the target cannot be reached.
+	untrusted := writeFile(t, filepath.Join(dir, "untrusted.yaml"),
+		strings.Replace(readFile(t, cfg), "  ca: "+filepath.Join(tlsDir, "ca.crt"), "  server_name: localhost", 1))
+	res = runCLI(t, "", "conformance", "--config", untrusted, "--run", "OK-001")
+	assert.Equal(t, exitUsage, res.code)
+	assert.Contains(t, res.stderr, "the target is unreachable")
+	assert.Contains(t, res.stderr, "certificate")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
