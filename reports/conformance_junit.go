@@ -12,45 +12,7 @@ import (
 // A conformance run's JUnit document has one test case per catalog case,
 // so a CI test view lists ALG-001 and its fellows by name. Skipped, known
 // failing and not applicable cases carry a skipped element (JUnit has no
-// "expected failure"): they neither fail the job nor pass unseen. The load
-// report's types lack that element, hence these.
-
-type conformanceJUnitSuites struct {
-	XMLName  xml.Name                `xml:"testsuites"`
-	Name     string                  `xml:"name,attr"`
-	Tests    int                     `xml:"tests,attr"`
-	Failures int                     `xml:"failures,attr"`
-	Errors   int                     `xml:"errors,attr"`
-	Skipped  int                     `xml:"skipped,attr"`
-	Time     string                  `xml:"time,attr"`
-	Suites   []conformanceJUnitSuite `xml:"testsuite"`
-}
-
-type conformanceJUnitSuite struct {
-	Name       string                 `xml:"name,attr"`
-	Tests      int                    `xml:"tests,attr"`
-	Failures   int                    `xml:"failures,attr"`
-	Errors     int                    `xml:"errors,attr"`
-	Skipped    int                    `xml:"skipped,attr"`
-	Time       string                 `xml:"time,attr"`
-	Timestamp  string                 `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty        `xml:"properties>property"`
-	Cases      []conformanceJUnitCase `xml:"testcase"`
-	SystemOut  *junitText             `xml:"system-out"`
-}
-
-type conformanceJUnitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure"`
-	Skipped   *junitSkipped `xml:"skipped"`
-	SystemOut *junitText    `xml:"system-out"`
-}
-
-type junitSkipped struct {
-	Message string `xml:"message,attr"`
-}
+// "expected failure"): they neither fail the job nor pass unseen.
 
 // WriteConformanceJUnit writes r as a JUnit XML suite named
 // "jitbench.conformance", one test case per catalog case named by its id.
@@ -58,7 +20,7 @@ type junitSkipped struct {
 // text report goes in the suite's system-out.
 func WriteConformanceJUnit(w io.Writer, r *ConformanceResult) error {
 	secs := strconv.FormatFloat(time.Duration(r.Duration).Seconds(), 'f', 3, 64)
-	suite := conformanceJUnitSuite{
+	suite := junitSuite{
 		Name: "jitbench.conformance",
 		Time: secs,
 		Properties: []junitProperty{
@@ -73,7 +35,7 @@ func WriteConformanceJUnit(w io.Writer, r *ConformanceResult) error {
 		suite.Timestamp = r.Start.UTC().Format("2006-01-02T15:04:05")
 	}
 	for _, c := range r.Cases {
-		jc := conformanceJUnitCase{
+		jc := junitCase{
 			Name:      c.ID,
 			Classname: suite.Name + "." + strings.SplitN(c.ID, "-", 2)[0],
 			Time:      strconv.FormatFloat(time.Duration(c.Latency).Seconds(), 'f', 3, 64),
@@ -106,9 +68,9 @@ func WriteConformanceJUnit(w io.Writer, r *ConformanceResult) error {
 		return err
 	}
 	suite.SystemOut = &junitText{Text: text.String()}
-	doc := conformanceJUnitSuites{
+	doc := junitSuites{
 		Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
-		Time: secs, Suites: []conformanceJUnitSuite{suite},
+		Time: secs, Suites: []junitSuite{suite},
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
