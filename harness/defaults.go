@@ -72,10 +72,10 @@ func withDefaults(sc scenarios.Scenario) scenarios.Scenario {
 	}
 	sc.Client.GrantScope = slices.Clone(sc.Client.GrantScope)
 	set(&sc.Client.GrantResource, DefaultGrantResource)
-	if sc.Load.Calls <= 0 {
+	if sc.Load.Calls <= 0 && sc.Load.Duration <= 0 {
 		sc.Load.Calls = DefaultCalls
 	}
-	if sc.Load.Concurrency <= 0 {
+	if sc.Load.Concurrency <= 0 && sc.Load.Rate == "" {
 		sc.Load.Concurrency = 1
 	}
 	return sc

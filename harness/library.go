@@ -11,10 +11,11 @@ import (
 )
 
 // LoadOptions are the scenario loader's options with the fakes registry as
-// fault validator, so a bad fault kind or parameter is refused at its
-// file:line:col when the file loads, not when the run starts.
+// fault validator and the load generator's rate parser, so a bad fault kind
+// or parameter, or a bad load.rate, is refused at its file:line:col when
+// the file loads, not when the run starts.
 func LoadOptions() scenarios.LoadOptions {
-	return scenarios.LoadOptions{ValidateFault: validateFault}
+	return scenarios.LoadOptions{ValidateFault: validateFault, ParseRate: parseRate}
 }
 
 // validateFault builds the fault to check it, and names the offending

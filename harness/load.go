@@ -4,17 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/jitbench/jitbench/harness/load"
 	"github.com/jitbench/jitbench/reference/broker/store"
 	"github.com/jitbench/jitbench/reference/stack"
+	"github.com/jitbench/jitbench/reports"
 )
+
+// callBackstop is the load generator's deadline for a scenario call. The
+// caller bounds each attempt with the scenario's own deadline (the client
+// knobs may change it mid-run, and retries may extend it), so this only
+// ends a call that nothing else would.
+const callBackstop = 10 * time.Minute
 
 // Record is what one run of a scenario's load measured, before any expectation is checked.
 type Record struct {
 	// Outcomes holds every call, in call order.
 	Outcomes []Outcome
+	// Result is the same calls as the load generator recorded them: HDR
+	// histograms per code and per reason, and a per-second timeline. It is
+	// nil for a record not made by Env.Run.
+	Result *reports.Result
 	// HandlerRuns counts how often the Vault's handlers ran during the run.
 	HandlerRuns int64
 	// Elapsed is the run's wall time, from the first call to the last outcome.
@@ -25,12 +36,15 @@ type Record struct {
 	Denials int
 }
 
-// Run drives the scenario's load against the Env with its faults on the
-// timeline: Calls calls spread over Concurrency callers, caller w making
-// calls w, w+Concurrency, … each Interval after the previous one's due
-// time. Fault windows open and close in real time from the first call.
-// The returned error is a fault that could not be applied or removed. An
-// Env runs once: its faults' windows are spent afterwards.
+// Run drives the scenario's load against the Env through the load
+// generator, with its faults on the timeline. Without a rate it is a closed
+// loop: Concurrency callers, each one's k-th call due k·Interval after the
+// start (back to back without an interval). With a rate it is an open loop
+// at that arrival rate. Calls or Duration, whichever comes first, ends it.
+// Fault windows open and close in real time from the first call. The
+// returned error is a fault that could not be applied or removed, or ctx's
+// when it ended the run early. An Env runs once: its faults' windows are
+// spent afterwards.
 func (e *Env) Run(ctx context.Context) (*Record, error) {
 	if e.caller == nil {
 		return nil, fmt.Errorf("scenario %s: the Env is not started", e.sc.Name)
@@ -39,29 +53,24 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 		return nil, fmt.Errorf("scenario %s: an Env runs its scenario once; Start another", e.sc.Name)
 	}
 	e.ran = true
-	load := e.sc.Load
 	vault := e.sys.Service.Vault
 	before := vault.TotalHandlerCalls()
-	outcomes := make([]Outcome, load.Calls)
 
 	start := time.Now()
-	tl := startTimeline(e, e.faults)
-	var wg sync.WaitGroup
-	for w := range load.Concurrency {
-		wg.Go(func() {
-			for k, idx := 0, w; idx < load.Calls; k, idx = k+1, idx+load.Concurrency {
-				if !waitUntil(ctx, start.Add(time.Duration(k)*load.Interval)) {
-					outcomes[idx] = cancelled(idx, start)
-					continue
-				}
-				outcomes[idx] = e.caller.do(ctx, idx, start)
-			}
-		})
+	target := newCallLog(e.caller, start)
+	opts, err := e.loadOptions(target)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", e.sc.Name, err)
 	}
-	wg.Wait()
+	gen, err := load.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", e.sc.Name, err)
+	}
+	tl := startTimeline(e, e.faults)
+	res, _ := gen.Run(ctx) // its only error is ctx's, returned below
 	elapsed := time.Since(start)
 	faultErr := tl.stop()
-	rec := &Record{Outcomes: outcomes, HandlerRuns: vault.TotalHandlerCalls() - before, Elapsed: elapsed}
+	rec := &Record{Outcomes: target.outcomes(), Result: res, HandlerRuns: vault.TotalHandlerCalls() - before, Elapsed: elapsed}
 	if err := e.decisions(rec); err != nil {
 		faultErr = errors.Join(faultErr, err)
 	}
@@ -69,6 +78,40 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 		return rec, fmt.Errorf("scenario %s: %w", e.sc.Name, faultErr)
 	}
 	return rec, ctx.Err()
+}
+
+// loadOptions turns the scenario's load section into generator options
+// that make every call through target.
+func (e *Env) loadOptions(target *callLog) (load.Options, error) {
+	l := e.sc.Load
+	o := load.Options{
+		Target:   target,
+		Observe:  target.finished,
+		Calls:    uint64(max(l.Calls, 0)),
+		Duration: l.Duration,
+		Deadline: callBackstop,
+		Run: reports.Run{Name: e.sc.Name, Target: e.topo, Method: e.sc.Client.Method,
+			Connections: 1, Seed: e.sc.Seed},
+	}
+	if l.Rate == "" {
+		o.Concurrency, o.Interval = max(l.Concurrency, 1), l.Interval
+		return o, nil
+	}
+	rate, err := load.ParseRate(l.Rate)
+	if err != nil {
+		return o, fmt.Errorf("load.rate: %w", err)
+	}
+	o.Pacer, o.Run.Rate = load.ConstantPacer{Rate: rate}, rate.PerSecond()
+	return o, nil
+}
+
+// parseRate reads a scenario's load.rate as the load generator does, for the loader.
+func parseRate(s string) (float64, error) {
+	r, err := load.ParseRate(s)
+	if err != nil {
+		return 0, err
+	}
+	return r.PerSecond(), nil
 }
 
 // decisions reads the broker's approval decisions from its audit log into rec.
@@ -84,17 +127,4 @@ func (e *Env) decisions(rec *Record) error {
 			return true
 		})
 	})
-}
-
-// waitUntil waits for due (the timeline is real time) and reports whether ctx is still live.
-func waitUntil(ctx context.Context, due time.Time) bool {
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-	}
-	return ctx.Err() == nil
 }

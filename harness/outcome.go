@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	"github.com/jitbench/jitbench/reference/reason"
@@ -32,9 +34,11 @@ type Outcome struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Phase is PhaseGrant or PhaseCall.
 	Phase string `json:"phase"`
-	// At is when the call started, from the start of the run.
+	// At is when the call was sent, from the start of the run.
 	At time.Duration `json:"at"`
-	// Latency runs from the first attempt's start to the last attempt's end.
+	// Latency is the call's latency as the load generator recorded it: from
+	// the first attempt's start to the last attempt's end (in open loop, from
+	// when the call was due).
 	Latency time.Duration `json:"latency"`
 	// GrantWait is the time spent obtaining a grant from the grant source; zero when a cached grant was used.
 	GrantWait time.Duration `json:"grant_wait,omitempty"`
@@ -54,18 +58,30 @@ func (o Outcome) Denied() bool {
 	return o.Code == codes.Unauthenticated || o.Code == codes.PermissionDenied
 }
 
-// cancelled is the outcome of a call the run's context ended before it was made.
-func cancelled(idx int, runStart time.Time) Outcome {
-	return Outcome{Index: idx, Code: codes.Canceled, Message: "the run was cancelled before this call", Phase: PhaseCall,
-		At: time.Since(runStart)}
+// statusErr returns the outcome as the status error a call with it ends
+// with: its code and message, and an ErrorInfo with its reason and
+// metadata; nil for OK. The load generator reads code and reason back from it.
+func (o Outcome) statusErr() error {
+	if o.Code == codes.OK {
+		return nil
+	}
+	st := status.New(o.Code, o.Message)
+	if o.Reason != "" {
+		info := &errdetails.ErrorInfo{Reason: string(o.Reason), Domain: reason.Domain, Metadata: o.Metadata}
+		if withInfo, err := st.WithDetails(info); err == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
 }
 
 // retryable codes are those a client retry loop tries again: a deadline or an outage may pass.
 func retryable(c codes.Code) bool { return c == codes.DeadlineExceeded || c == codes.Unavailable }
 
-// do makes call idx with the client knobs in force when it starts, retrying
-// as they say, and returns its outcome.
-func (c *caller) do(ctx context.Context, idx int, runStart time.Time) Outcome {
+// do makes a call with the client knobs in force when it starts, retrying
+// as they say, and returns its outcome. Its Index, At and Latency are left
+// to whoever numbers and times the call: the load generator.
+func (c *caller) do(ctx context.Context) Outcome {
 	s := c.env.client.Settings()
 	sc := c.env.sc.Client
 	method, deadline := sc.Method, sc.Deadline
@@ -76,8 +92,7 @@ func (c *caller) do(ctx context.Context, idx int, runStart time.Time) Outcome {
 		deadline = s.Deadline
 	}
 	client := demov1.NewVaultClient(c.vaultConn)
-	start := time.Now()
-	out := Outcome{Index: idx, Method: method, At: start.Sub(runStart), Deadline: deadline, Phase: PhaseCall}
+	out := Outcome{Method: method, Deadline: deadline, Phase: PhaseCall}
 
 	first, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -106,7 +121,6 @@ func (c *caller) do(ctx context.Context, idx int, runStart time.Time) Outcome {
 			break
 		}
 	}
-	out.Latency = time.Since(start)
 	out.Attempts = len(tries)
 	final := tries[len(tries)-1]
 	// A retry on an already expired deadline fails before it is sent and

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reports"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
@@ -42,6 +43,10 @@ type Report struct {
 	TopDenial *Denial `json:"top_denial,omitempty"`
 	// Outcomes are the individual calls.
 	Outcomes []Outcome `json:"-"`
+	// Result is the run as a reports result (latency histograms per code and
+	// reason, a per-second timeline) with Checks as its expectations, for
+	// `jitbench run -o` and the report renderers; nil when the record has none.
+	Result *reports.Result `json:"-"`
 }
 
 // Row is the calls with one code, reason and phase.
@@ -120,7 +125,22 @@ func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 		Outcomes:    rec.Outcomes,
 	}
 	r.Rows, r.TopDenial = rows(rec.Outcomes)
+	r.Result = withExpectations(rec.Result, r.Checks)
 	return r
+}
+
+// withExpectations returns a copy of res whose expectations are checks, so
+// the JUnit renderer shows each check as a test case; nil for a nil res.
+func withExpectations(res *reports.Result, checks []Check) *reports.Result {
+	if res == nil {
+		return nil
+	}
+	out := *res
+	out.Expectations = make([]reports.Expectation, len(checks))
+	for i, c := range checks {
+		out.Expectations[i] = reports.Expectation{Name: c.Name, Want: c.Want, Got: c.Got, Pass: c.Pass}
+	}
+	return &out
 }
 
 // rows groups outcomes by code, reason and phase, most frequent first (then

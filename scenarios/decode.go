@@ -201,13 +201,44 @@ func (d *decoder) load(n *yaml.Node, l *LoadProfile) error {
 		}
 		return int(x), err
 	}
-	return d.mapping(n, "load", []field{
+	// The closed-loop keys' nodes, to point at the one that contradicts a rate.
+	var closedLoop []*yaml.Node
+	err := d.mapping(n, "load", []field{
 		{"calls", func(_, v *yaml.Node) (err error) { l.Calls, err = count(v, "load.calls"); return err }},
-		{"concurrency", func(_, v *yaml.Node) (err error) { l.Concurrency, err = count(v, "load.concurrency"); return err }},
-		{"interval", func(_, v *yaml.Node) (err error) { l.Interval, err = d.duration(v, "load.interval"); return err }},
+		{"concurrency", func(k, v *yaml.Node) (err error) {
+			closedLoop = append(closedLoop, k)
+			l.Concurrency, err = count(v, "load.concurrency")
+			return err
+		}},
+		{"interval", func(k, v *yaml.Node) (err error) {
+			closedLoop = append(closedLoop, k)
+			l.Interval, err = d.duration(v, "load.interval")
+			return err
+		}},
+		{"rate", func(_, v *yaml.Node) (err error) {
+			if l.Rate, err = d.str(v, "load.rate"); err == nil && !isNull(v) && strings.TrimSpace(l.Rate) == "" {
+				err = d.errorAt(v, "load.rate is empty: write an arrival rate such as 50/s, or leave it out for a closed loop")
+			}
+			return err
+		}},
+		{"duration", func(_, v *yaml.Node) (err error) {
+			l.Duration, err = d.duration(v, "load.duration")
+			if err == nil && l.Duration > maxLoadDuration {
+				err = d.errorAt(v, "load.duration %s is longer than %s: a scenario is a reproduction, not a soak test (use jitbench load)", l.Duration, maxLoadDuration)
+			}
+			return err
+		}},
 	})
+	if err == nil && l.Rate != "" && len(closedLoop) > 0 {
+		k := closedLoop[0]
+		err = d.errorAt(k, "load.%s paces a closed loop, but load.rate makes this an open loop: give one or the other", k.Value)
+	}
+	return err
 }
 
 // maxCalls bounds calls and concurrency: a scenario is a reproduction, and a
 // typo such as 10000000 should be refused, not run for an hour.
 const maxCalls = 1_000_000
+
+// maxLoadDuration bounds load.duration, for the same reason.
+const maxLoadDuration = 10 * time.Minute

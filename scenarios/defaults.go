@@ -63,10 +63,10 @@ func (s *Scenario) applyDefaults() {
 	}
 	orString(&s.Client.GrantResource, defaultGrantResource)
 
-	if s.Load.Calls == 0 {
+	if s.Load.Calls == 0 && s.Load.Duration == 0 {
 		s.Load.Calls = defaultCalls
 	}
-	if s.Load.Concurrency == 0 {
+	if s.Load.Concurrency == 0 && s.Load.Rate == "" {
 		s.Load.Concurrency = defaultConcurrency
 	}
 }

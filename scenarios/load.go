@@ -19,6 +19,11 @@ type LoadOptions struct {
 	// names. Nil accepts every kebab-case kind with any parameters.
 	ValidateFault func(kind string, params map[string]any) error
 
+	// ParseRate reads load.rate into calls per second (the harness passes
+	// its load generator's parser; this package does not know the rate
+	// syntax). Its error is reported at the rate. Nil accepts any rate.
+	ParseRate func(rate string) (perSecond float64, err error)
+
 	// library requires the name to equal the file's base name.
 	library bool
 }
@@ -70,12 +75,35 @@ func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) er
 			return d.errorAt(mapValue(root, "name"), "name %q differs from the file name %q: a library scenario is named after its file", s.Name, base)
 		}
 	}
+	if err := d.checkRate(root, s, opts); err != nil {
+		return err
+	}
 	if s.Broker.Approval != "reviewer" && slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Kind == "approval" }) {
 		at := mapValue(mapValue(root, "broker"), "approval")
 		if at == nil {
 			at = mapValue(root, "faults")
 		}
 		return d.errorAt(at, "an approval fault scripts the reviewer, so it needs broker.approval: reviewer (auto-approval would decide first)")
+	}
+	return nil
+}
+
+// checkRate reads load.rate with opts.ParseRate: it must parse, send
+// calls, and not ask for more calls than a scenario may make.
+func (d *decoder) checkRate(root *yaml.Node, s *Scenario, opts LoadOptions) error {
+	if s.Load.Rate == "" || opts.ParseRate == nil {
+		return nil
+	}
+	at := mapValue(mapValue(root, "load"), "rate")
+	perSecond, err := opts.ParseRate(s.Load.Rate)
+	switch {
+	case err != nil:
+		return d.errorAt(at, "load.rate: %v", err)
+	case perSecond <= 0:
+		return d.errorAt(at, "load.rate %q sends no calls: write a positive rate such as 50/s", s.Load.Rate)
+	case s.Load.Calls == 0 && perSecond*s.Load.Duration.Seconds() > maxCalls:
+		return d.errorAt(at, "load.rate %s for load.duration %s makes more than %d calls: lower one, or set load.calls",
+			s.Load.Rate, s.Load.Duration, maxCalls)
 	}
 	return nil
 }

@@ -103,13 +103,20 @@ type Fault struct {
 }
 
 // LoadProfile says how calls are made (not named Load: that is the function that loads a file).
+// Without Rate the run is a closed loop: Concurrency callers, each making
+// one call after another. With Rate it is an open loop: calls are sent at
+// that arrival rate whatever the answers, and each is timed from when it was due.
 type LoadProfile struct {
-	// Calls is how many calls to make; default (and when 0) 20.
+	// Calls is how many calls to make; default (and when 0) 20, unless Duration is set: then as many as fit in it.
 	Calls int `yaml:"calls"`
-	// Concurrency is how many callers run at once; default (and when 0) 1.
+	// Concurrency is how many callers run at once (closed loop); default (and when 0) 1.
 	Concurrency int `yaml:"concurrency"`
-	// Interval spaces a caller's calls; default 0 (back to back).
+	// Interval spaces a caller's calls (closed loop): its k-th call is due k·Interval after the start; default 0 (back to back).
 	Interval time.Duration `yaml:"interval"`
+	// Rate is an open-loop arrival rate as `jitbench load --rate` takes it ("50/s", "5/100ms"); empty means closed loop.
+	Rate string `yaml:"rate"`
+	// Duration bounds the load in time; with Calls too, whichever comes first ends it. Default 0: Calls alone.
+	Duration time.Duration `yaml:"duration"`
 }
 
 // Expect is what the run must show. Shares are fractions of all calls, written as percentages ("100%", "≥ 90%" as ">=90%").

@@ -13,6 +13,7 @@ func newReproCmd() *cobra.Command {
 	var (
 		topology string
 		asJSON   bool
+		out      string
 	)
 	c := &cobra.Command{
 		Use:   "repro NAME|FILE",
@@ -24,11 +25,14 @@ filled with the figures measured (skew seen, token age, approval wait against
 the deadline, algorithm offered against those accepted) — and the most
 frequent failure's message and details.
 
+-o also writes the run's result, as 'jitbench run -o' does, for
+'jitbench report render' (an HTML page with the latency plots, JUnit, ...).
+
 Exit code 0 when the scenario's expectations hold, 1 when they do not,
 2 for bad usage or a bad scenario file.`,
-		Example: `  jitbench repro clock-drift-broker-ahead
+		Example: `  jitbench repro clock-drift
   jitbench repro deadline-too-short-for-approval --topology tcp
-  jitbench repro ./my-scenario.yaml`,
+  jitbench repro ./my-scenario.yaml -o result.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(harness.Topologies(), topology) && topology != "" {
@@ -41,8 +45,17 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 			if err := checkTopologies(picked, topology); err != nil {
 				return err
 			}
+			var files *resultFiles
+			if out != "" {
+				if files, err = newResultFiles(out, 1); err != nil {
+					return err
+				}
+			}
 			rep, err := harness.RunScenario(cmd.Context(), picked[0], harness.WithTopology(topology))
 			if err != nil {
+				if files != nil {
+					_, _ = files.write(nil) // removes the file made for the result
+				}
 				return failed(err)
 			}
 			if asJSON {
@@ -52,6 +65,13 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 			} else {
 				rep.WriteRepro(cmd.OutOrStdout())
 			}
+			if files != nil {
+				written, err := files.write([]*harness.Report{rep})
+				if err != nil {
+					return err
+				}
+				files.report(cmd.ErrOrStderr(), written)
+			}
 			if !rep.Pass() {
 				return errFailed
 			}
@@ -60,5 +80,6 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 	}
 	c.Flags().StringVar(&topology, "topology", "", "inprocess or tcp (default: the scenario's own)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	c.Flags().StringVarP(&out, "output", "o", "", "also write the run's result (jitbench.result/v1, for 'jitbench report') to this file")
 	return c
 }

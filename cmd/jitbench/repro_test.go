@@ -49,6 +49,24 @@ func TestReproExplainsClockDrift(t *testing.T) {
 	assert.Contains(t, r.stdout, firstLine(rep.Explanation), "the rendered explanation is printed")
 }
 
+// TestReproWritesAResult checks repro -o: the run's result, with the
+// scenario's checks as expectations, readable by `jitbench report`.
+func TestReproWritesAResult(t *testing.T) {
+	t.Parallel()
+	sc := byCause(t, "clock-drift")
+	out := filepath.Join(t.TempDir(), "drift.json")
+	r := runScenarioCLI(t, "repro", sc.Name, "-o", out)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, "jitbench: wrote "+out+"\n", r.stderr)
+	res := readResultFile(t, out)
+	assert.Equal(t, sc.Name, res.Run.Name)
+	assert.Equal(t, res.Calls, res.Codes["PERMISSION_DENIED"])
+	require.Len(t, res.Reasons, 1)
+	assert.Equal(t, "GRANT_NOT_YET_VALID", res.Reasons[0].Reason)
+	assert.NotEmpty(t, res.Expectations)
+	assert.False(t, res.Failed())
+}
+
 func TestReproUsageErrors(t *testing.T) {
 	t.Parallel()
 	bad := writeFile(t, filepath.Join(t.TempDir(), "bad.yaml"), badYAML)
@@ -63,6 +81,7 @@ func TestReproUsageErrors(t *testing.T) {
 		{"unknown name", []string{"repro", "no-such-scenario"}, exitUsage, `"no-such-scenario"`},
 		{"bad file", []string{"repro", bad}, exitUsage, bad + ":7:3:"},
 		{"bad topology", []string{"repro", "--topology", "moon", "baseline"}, exitUsage, "--topology"},
+		{"-o into a missing directory", []string{"repro", "-o", filepath.Join(t.TempDir(), "no", "r.json"), "baseline"}, exitUsage, "-o: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -17,10 +19,11 @@ import (
 	"github.com/jitbench/jitbench/scenarios"
 )
 
-// resultVersion versions the JSON that `run --json` and `run -o` write.
+// resultVersion versions the JSON that `run --json` prints (`run -o` writes
+// reports results, versioned by their own schema).
 const resultVersion = 1
 
-// runResult is the JSON document of a `jitbench run`.
+// runResult is the JSON document `jitbench run --json` prints.
 type runResult struct {
 	Version   int               `json:"version"`
 	Pass      bool              `json:"pass"`
@@ -53,12 +56,21 @@ bounds. A scenario is a library name ('jitbench list' shows them) or a YAML
 file. Each prints the calls by code, reason and phase, and every check with
 what it expected and what the run got.
 
+The calls go through the load generator of 'jitbench load', so -o writes
+what 'jitbench load -o' writes: a jitbench.result/v1 document (latency
+histograms per code and reason, a per-second timeline) whose expectations
+are the scenario's checks, for 'jitbench report render|merge|diff'. One
+scenario writes the file -o names; several (or -o naming an existing
+directory) write one file per scenario, DIR/NAME.json. --json prints the
+reports of every scenario as one JSON document instead of tables.
+
 Exit code 0 when every expectation holds, 1 when one fails (or a scenario
 cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 		Example: `  jitbench run --all
-  jitbench run clock-drift-broker-ahead
+  jitbench run clock-drift
   jitbench run --tag approval --topology tcp
-  jitbench run my-scenario.yaml -o result.json`,
+  jitbench run my-scenario.yaml -o result.json && jitbench report render --format html result.json -o report.html
+  jitbench run --all -o results/ && jitbench report render --format junit results/clock-drift.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(harness.Topologies(), topology) && topology != "" {
 				return usagef("--topology: unknown topology %q (want %s)", topology, strings.Join(harness.Topologies(), " or "))
@@ -80,13 +92,11 @@ cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 			if cmd.Flags().Changed("seed") {
 				opts = append(opts, harness.WithSeed(seed))
 			}
-			var file *os.File
+			var files *resultFiles
 			if out != "" {
-				// Created before the run, so a bad path fails at once, not after it.
-				if file, err = os.Create(out); err != nil {
-					return usagef("-o: %v", err)
+				if files, err = newResultFiles(out, len(picked)); err != nil {
+					return err
 				}
-				defer file.Close()
 			}
 			res := runAll(cmd.Context(), picked, opts, cmd.OutOrStdout(), cmd.ErrOrStderr(), !asJSON)
 			if asJSON {
@@ -94,13 +104,12 @@ cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 					return err
 				}
 			}
-			if file != nil {
-				if err := writeJSON(file, res); err != nil {
-					return fmt.Errorf("-o %s: %w", out, err)
+			if files != nil {
+				written, err := files.write(res.Scenarios)
+				if err != nil {
+					return err
 				}
-				if err := file.Close(); err != nil {
-					return fmt.Errorf("-o %s: %w", out, err)
-				}
+				files.report(cmd.ErrOrStderr(), written)
 			}
 			if !res.Pass {
 				return errFailed
@@ -111,7 +120,7 @@ cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 	c.Flags().BoolVar(&all, "all", false, "run every library scenario")
 	c.Flags().StringSliceVar(&tags, "tag", nil, "run the library scenarios with this tag (repeatable)")
 	c.Flags().StringVar(&topology, "topology", "", "inprocess or tcp (default: each scenario's own)")
-	c.Flags().StringVarP(&out, "output", "o", "", "also write the results as JSON to this file")
+	c.Flags().StringVarP(&out, "output", "o", "", "also write each scenario's result (jitbench.result/v1, for 'jitbench report') to this file, or DIR/NAME.json for several")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON instead of tables")
 	c.Flags().Int64Var(&seed, "seed", 0, "replace every scenario's seed")
 	return c
@@ -278,4 +287,88 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// resultFiles is where `run -o` and `repro -o` write each scenario's
+// result (a jitbench.result/v1 document, which `jitbench report` reads): a
+// single file for one scenario, else one file per scenario in a directory,
+// named after the scenario. One document per file keeps every result
+// readable by `report render`, `merge` and `diff` as it is.
+type resultFiles struct {
+	path string
+	dir  bool
+	used map[string]bool // file names taken in dir
+}
+
+// newResultFiles checks path for n scenarios before anything runs, so a
+// bad path fails at once: a one-scenario file is created, a directory made.
+// An existing directory always takes one file per scenario.
+func newResultFiles(path string, n int) (*resultFiles, error) {
+	fi, err := os.Stat(path)
+	isDir := err == nil && fi.IsDir()
+	if n == 1 && !isDir {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, usagef("-o: %v", err)
+		}
+		_ = f.Close()
+		return &resultFiles{path: path}, nil
+	}
+	if !isDir && strings.HasSuffix(path, ".json") {
+		return nil, usagef("-o %s: %d scenarios write one result each: name a directory, where each goes to NAME.json", path, n)
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, usagef("-o: %v", err)
+	}
+	return &resultFiles{path: path, dir: true, used: map[string]bool{}}, nil
+}
+
+// write writes the result of each report, stamped with this jitbench's
+// version; a single file is removed again when its scenario did not run.
+// It returns the files written.
+func (r *resultFiles) write(reps []*harness.Report) ([]string, error) {
+	var written []string
+	for _, rep := range reps {
+		if rep.Result == nil {
+			continue
+		}
+		res := *rep.Result
+		res.Run.Version = moduleVersion()
+		path := r.path
+		if r.dir {
+			path = filepath.Join(r.path, r.fileName(rep.Scenario))
+		}
+		if err := writeReport(path, &res, "json"); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	if !r.dir && len(written) == 0 {
+		if err := os.Remove(r.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("-o: %w", err)
+		}
+	}
+	return written, nil
+}
+
+// report says on w where the results went.
+func (r *resultFiles) report(w io.Writer, written []string) {
+	switch len(written) {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "jitbench: wrote %s\n", written[0])
+	default:
+		fmt.Fprintf(w, "jitbench: wrote %d results to %s\n", len(written), r.path)
+	}
+}
+
+// fileName returns NAME.json, or NAME-2.json and so on when two scenario
+// files share a name.
+func (r *resultFiles) fileName(scenario string) string {
+	name := scenario
+	for n := 2; r.used[name]; n++ {
+		name = fmt.Sprintf("%s-%d", scenario, n)
+	}
+	r.used[name] = true
+	return name + ".json"
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jitbench/jitbench/harness"
+	"github.com/jitbench/jitbench/reports"
 )
 
 // runScenarioCLI runs the CLI like runCLI, with room for scenario runs.
@@ -105,32 +106,127 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-func TestRunWritesJSON(t *testing.T) {
+func TestRunJSONPrintsTheReports(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	fine := writeFile(t, filepath.Join(dir, "fine.yaml"), passing)
-	out := filepath.Join(dir, "result.json")
-
-	r := runScenarioCLI(t, "run", fine, "-o", out)
-	require.Equal(t, exitOK, r.code, r.stderr)
-	data, err := os.ReadFile(out)
-	require.NoError(t, err)
-	var res runResult
-	require.NoError(t, json.Unmarshal(data, &res))
-	assert.Equal(t, resultVersion, res.Version)
-	assert.True(t, res.Pass)
-	require.Len(t, res.Scenarios, 1)
-	assert.Equal(t, "fine", res.Scenarios[0].Scenario)
-	assert.Equal(t, map[string]int{"OK": 3}, res.Scenarios[0].Codes)
-	assert.Equal(t, "All 3 calls passed.", res.Scenarios[0].Explanation)
-
-	r = runScenarioCLI(t, "run", "--json", "--seed", "42", fine)
+	fine := writeFile(t, filepath.Join(t.TempDir(), "fine.yaml"), passing)
+	r := runScenarioCLI(t, "run", "--json", "--seed", "42", fine)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var printed runResult
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &printed), "--json prints JSON only")
+	assert.Equal(t, resultVersion, printed.Version)
 	assert.True(t, printed.Pass)
 	require.Len(t, printed.Scenarios, 1)
+	assert.Equal(t, "fine", printed.Scenarios[0].Scenario)
+	assert.Equal(t, map[string]int{"OK": 3}, printed.Scenarios[0].Codes)
+	assert.Equal(t, "All 3 calls passed.", printed.Scenarios[0].Explanation)
 	assert.Equal(t, int64(42), printed.Scenarios[0].Seed, "--seed replaces the scenario's seed")
+}
+
+// runToFile runs the scenario file text with -o into a temporary
+// directory and returns the result file's path and the run, which must
+// exit with code.
+func runToFile(t *testing.T, text string, code int) (string, result) {
+	t.Helper()
+	dir := t.TempDir()
+	file := writeFile(t, filepath.Join(dir, "scenario.yaml"), text)
+	out := filepath.Join(dir, "result.json")
+	r := runScenarioCLI(t, "run", file, "-o", out)
+	require.Equal(t, code, r.code, r.stderr)
+	return out, r
+}
+
+// TestRunWritesAReportsResult runs a scenario with -o and renders the file
+// with `jitbench report render`, as a user would.
+func TestRunWritesAReportsResult(t *testing.T) {
+	t.Parallel()
+	out, r := runToFile(t, passing, exitOK)
+	assert.Equal(t, "jitbench: wrote "+out+"\n", r.stderr)
+	res := readResultFile(t, out)
+	assert.Equal(t, "fine", res.Run.Name)
+	assert.Equal(t, "/demo.v1.Vault/Read", res.Run.Method)
+	assert.Equal(t, reports.ClosedLoop, res.Run.Mode)
+	assert.Equal(t, moduleVersion(), res.Run.Version)
+	assert.EqualValues(t, 3, res.Calls)
+	assert.Equal(t, map[string]int64{"OK": 3}, res.Codes)
+	require.NotEmpty(t, res.Expectations)
+	assert.Equal(t, reports.Expectation{Name: "code OK", Want: "100%", Got: "100% (3 of 3)", Pass: true}, res.Expectations[0])
+	assert.False(t, res.Failed())
+
+	page := filepath.Join(filepath.Dir(out), "report.html")
+	r = runCLI(t, "", "report", "render", "--format", "html", out, "-o", page)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	html, err := os.ReadFile(page)
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "<svg", "the page has its plots")
+	assert.Contains(t, string(html), "fine")
+
+	r = runCLI(t, "", "report", "render", out)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "code OK")
+}
+
+// TestRunFailedExpectationIsAJUnitFailure renders a failing scenario's
+// result as JUnit: the failed check is a failed test case.
+func TestRunFailedExpectationIsAJUnitFailure(t *testing.T) {
+	t.Parallel()
+	out, _ := runToFile(t, wrong, exitFailed)
+	assert.True(t, readResultFile(t, out).Failed(), "a failed run still writes its result")
+
+	r := runCLI(t, "", "report", "render", "--format", "junit", out)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `<testsuite name="jitbench.wrong" tests="2" failures="1"`)
+	assert.Contains(t, r.stdout, `<testcase name="code PERMISSION_DENIED" classname="jitbench.wrong" time="0">`)
+	assert.Contains(t, r.stdout, `<failure message="code PERMISSION_DENIED: want 100%, got 0% (0 of 3)" type="expectation">`)
+	assert.Contains(t, r.stdout, `<testcase name="handler never ran for a denied call" classname="jitbench.wrong" time="0"></testcase>`)
+}
+
+// TestRunWritesOneResultPerScenario checks -o with several scenarios: a
+// directory of NAME.json files, two scenarios of one name kept apart, and
+// a .json file name refused before anything runs.
+func TestRunWritesOneResultPerScenario(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fine := writeFile(t, filepath.Join(dir, "fine.yaml"), passing)
+	again := writeFile(t, filepath.Join(dir, "again.yaml"), passing)
+	wrongFile := writeFile(t, filepath.Join(dir, "wrong.yaml"), wrong)
+	out := filepath.Join(dir, "results")
+
+	r := runScenarioCLI(t, "run", fine, wrongFile, again, "-o", out)
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	assert.Equal(t, "jitbench: wrote 3 results to "+out+"\n", r.stderr)
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"fine-2.json", "fine.json", "wrong.json"}, names)
+	assert.False(t, readResultFile(t, filepath.Join(out, "fine.json")).Failed())
+	assert.True(t, readResultFile(t, filepath.Join(out, "wrong.json")).Failed())
+
+	// An existing directory takes NAME.json for one scenario too.
+	r = runScenarioCLI(t, "run", wrongFile, "-o", out)
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	assert.Equal(t, "jitbench: wrote "+filepath.Join(out, "wrong.json")+"\n", r.stderr)
+
+	r = runScenarioCLI(t, "run", fine, wrongFile, "-o", filepath.Join(dir, "all.json"))
+	require.Equal(t, exitUsage, r.code)
+	assert.Equal(t, "jitbench: -o "+filepath.Join(dir, "all.json")+": 2 scenarios write one result each: name a directory, where each goes to NAME.json\n", r.stderr)
+	assert.Empty(t, r.stdout, "nothing ran")
+}
+
+// TestRunLeavesNoResultForAScenarioThatCannotRun checks that the file -o
+// made before the run is removed when the scenario did not run.
+func TestRunLeavesNoResultForAScenarioThatCannotRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A fault that shapes how the system is built cannot start late: the run refuses it.
+	late := writeFile(t, filepath.Join(dir, "late.yaml"), passing+"faults:\n  - kind: verifier-wrong-key\n    start: 1s\n")
+	out := filepath.Join(dir, "late.json")
+	r := runScenarioCLI(t, "run", late, "-o", out)
+	require.Equal(t, exitFailed, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "ERROR  fine:")
+	assert.NoFileExists(t, out)
 }
 
 // TestRunAllPasses is the CI gate: every library scenario holds against the reference.

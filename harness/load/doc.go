@@ -6,15 +6,18 @@
 // intended time, so a server that stalls for two seconds shows two seconds
 // in the tail instead of the few milliseconds a tool measuring from the
 // actual send reports (coordinated omission). In closed loop a fixed number
-// of workers each make one call after another, and latency is measured from
-// the actual send.
+// of workers each make one call after another (or one per Interval), and
+// latency is measured from the actual send.
 //
 // A Target makes one call; Method calls any gRPC method with a payload
 // prepared once, through a codec that passes bytes through, so no generated
 // stubs are needed: the payload comes from JSON converted through server
 // reflection (Schema) or from a binary file. Credentials add the JIT
 // model's identity and grant to each call, obtaining grants per call, once
-// per worker, or once per worker and renewed before expiry (Grants).
+// per worker, or once per worker and renewed before expiry (Grants). A
+// CallTarget is told each call's number and worker, and Options.Observe
+// sees each call as it was recorded: the scenario harness drives its own
+// caller this way and keeps every call's outcome beside the histograms.
 //
 // Memory is bounded whatever the number of calls: results go into a
 // reports.Recorder, which keeps histograms, never samples, and open loop

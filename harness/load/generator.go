@@ -34,6 +34,10 @@ type Options struct {
 	Pacer Pacer
 	// Concurrency is the number of workers of a closed-loop run.
 	Concurrency int
+	// Interval paces each closed-loop worker: its k-th call is due k·Interval
+	// after the run began, or at once when the one before ended later. Zero
+	// means back to back.
+	Interval time.Duration
 	// MaxInFlight caps the calls in flight, and so the goroutines, of an
 	// open-loop run; zero means DefaultMaxInFlight. A call due while the cap
 	// is reached waits, and its latency still counts from its due time.
@@ -52,6 +56,10 @@ type Options struct {
 	Run reports.Run
 	// Clock times the schedule and the calls; nil means the real clock.
 	Clock clockwork.Clock
+	// Observe, when set, is told of every call once it is recorded, on the
+	// goroutine of the worker that made it: for a caller that keeps a
+	// record of each call beside the result's histograms.
+	Observe func(Finished)
 }
 
 // Generator runs one load run: New checks the options, Run generates the
@@ -60,6 +68,10 @@ type Generator struct {
 	opts  Options
 	clock clockwork.Clock
 	rec   *reports.Recorder
+	// numbered is the target when it wants to know which call it makes.
+	numbered CallTarget
+	// start is the start of the measured window: calls before it are the warm-up.
+	start time.Time
 	// callCtx is the parent of every call's context: a run's end never cancels it.
 	callCtx context.Context
 	// bases holds each worker's current call's base time (due or start), each slot written by its worker only.
@@ -81,8 +93,10 @@ func New(opts Options) (*Generator, error) {
 		return nil, errors.New("load: want an arrival rate (open loop) or a positive concurrency (closed loop)")
 	case opts.Pacer != nil && opts.Concurrency > 0:
 		return nil, errors.New("load: an arrival rate and a concurrency exclude each other: open loop sets the rate, closed loop the workers")
-	case opts.Duration < 0 || opts.WarmUp < 0 || opts.Deadline < 0 || opts.MaxInFlight < 0:
-		return nil, errors.New("load: negative duration, warm-up, deadline or in-flight cap")
+	case opts.Pacer != nil && opts.Interval > 0:
+		return nil, errors.New("load: an interval paces closed-loop workers; an open-loop run's pacer sets when calls are due")
+	case opts.Duration < 0 || opts.WarmUp < 0 || opts.Deadline < 0 || opts.MaxInFlight < 0 || opts.Interval < 0:
+		return nil, errors.New("load: negative duration, warm-up, deadline, in-flight cap or interval")
 	case opts.Duration == 0 && opts.Calls == 0:
 		return nil, errors.New("load: want a duration or a number of calls, or the run would never end")
 	}
@@ -95,7 +109,9 @@ func New(opts Options) (*Generator, error) {
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
 	}
-	return &Generator{opts: opts, clock: opts.Clock}, nil
+	g := &Generator{opts: opts, clock: opts.Clock}
+	g.numbered, _ = opts.Target.(CallTarget)
+	return g, nil
 }
 
 // Run generates the load and returns its result once every call has
@@ -122,13 +138,17 @@ func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
 	} else {
 		g.bases = make([]time.Time, g.opts.Concurrency)
 	}
-	if po, ok := g.opts.Credentials.(PhaseObserver); ok {
-		po.ObservePhases(g.recordPhase)
+	// Credentials and the target alike may time phases of a call.
+	for _, part := range []any{g.opts.Credentials, g.opts.Target} {
+		if po, ok := part.(PhaseObserver); ok {
+			po.ObservePhases(g.recordPhase)
+		}
 	}
 	g.callCtx = context.WithoutCancel(ctx)
 	if len(g.opts.Header) > 0 {
 		g.callCtx = metadata.NewOutgoingContext(g.callCtx, g.opts.Header)
 	}
+	g.start = start
 	g.began.Store(&began)
 
 	var end time.Time
@@ -139,7 +159,7 @@ func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
 	if g.opts.Pacer != nil {
 		interrupted = g.open(ctx, began, start, end)
 	} else {
-		interrupted = g.closed(ctx, start, end)
+		interrupted = g.closed(ctx, began, start, end)
 	}
 	res := g.rec.Finish()
 	if interrupted {
@@ -176,17 +196,8 @@ func (g *Generator) open(ctx context.Context, began, start, end time.Time) (inte
 			}
 			measured++
 		}
-		if wait > 0 {
-			if timer == nil {
-				timer = g.clock.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			select {
-			case <-timer.Chan():
-			case <-ctx.Done():
-				return true
-			}
+		if wait > 0 && !g.sleep(ctx, &timer, wait) {
+			return true
 		}
 		select {
 		case due <- at:
@@ -210,25 +221,38 @@ func (g *Generator) open(ctx context.Context, began, start, end time.Time) (inte
 	}
 }
 
-// closed runs Concurrency workers, each making one call after another. It
-// returns whether ctx ended it early.
-func (g *Generator) closed(ctx context.Context, start, end time.Time) (interrupted bool) {
+// closed runs Concurrency workers, each making one call after another,
+// spaced by Interval when it is set. It returns whether ctx ended it early.
+func (g *Generator) closed(ctx context.Context, began, start, end time.Time) (interrupted bool) {
 	var measured atomic.Uint64
 	var stopped atomic.Bool
 	var wg sync.WaitGroup
 	for id := range g.opts.Concurrency {
 		wg.Go(func() {
-			for {
+			var timer clockwork.Timer
+			for k := 0; ; k++ {
 				if ctx.Err() != nil {
 					stopped.Store(true)
 					return
 				}
 				now := g.clock.Now()
-				if !end.IsZero() && !now.Before(end) {
+				due := now
+				if g.opts.Interval > 0 {
+					due = latest(now, began.Add(time.Duration(k)*g.opts.Interval))
+				}
+				if !end.IsZero() && !due.Before(end) {
 					return
 				}
-				if g.opts.Calls > 0 && !now.Before(start) && measured.Add(1) > g.opts.Calls {
+				// The call is counted before the wait, so the last worker does not wait an interval for nothing.
+				if g.opts.Calls > 0 && !due.Before(start) && measured.Add(1) > g.opts.Calls {
 					return
+				}
+				if wait := due.Sub(now); wait > 0 {
+					if !g.sleep(ctx, &timer, wait) {
+						stopped.Store(true)
+						return
+					}
+					now = g.clock.Now()
 				}
 				g.call(id, time.Time{}, now)
 			}
@@ -238,10 +262,35 @@ func (g *Generator) closed(ctx context.Context, start, end time.Time) (interrupt
 	return stopped.Load()
 }
 
+// sleep waits d on the generator's clock with *timer, made on first use,
+// and reports whether the wait ended before ctx did.
+func (g *Generator) sleep(ctx context.Context, timer *clockwork.Timer, d time.Duration) bool {
+	if *timer == nil {
+		*timer = g.clock.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	select {
+	case <-(*timer).Chan():
+		return true
+	case <-ctx.Done():
+		(*timer).Stop()
+		return false
+	}
+}
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // call makes one call and records it. Its latency runs from intended when
 // set (open loop), else from start.
 func (g *Generator) call(worker int, intended, start time.Time) {
-	g.sent.Add(1)
+	c := Call{Seq: uint64(g.sent.Add(1) - 1), Worker: worker, Intended: intended, Start: start}
 	base := start
 	if !intended.IsZero() {
 		base = intended
@@ -260,7 +309,11 @@ func (g *Generator) call(worker int, intended, start time.Time) {
 		}
 	}
 	if err == nil {
-		err = g.opts.Target.Call(ctx)
+		if g.numbered != nil {
+			err = g.numbered.CallN(ctx, c)
+		} else {
+			err = g.opts.Target.Call(ctx)
+		}
 	}
 	done := g.clock.Now()
 	cancel()
@@ -270,11 +323,15 @@ func (g *Generator) call(worker int, intended, start time.Time) {
 		d := reason.FromError(err)
 		code, why = d.Code, string(d.Reason)
 	}
-	g.rec.Record(reports.Sample{Intended: intended, Start: start, Latency: done.Sub(base), Code: codeName(code), Reason: why})
+	latency := done.Sub(base)
+	g.rec.Record(reports.Sample{Intended: intended, Start: start, Latency: latency, Code: codeName(code), Reason: why})
 	if int(code) < len(g.codes)-1 {
 		g.codes[code].Add(1)
 	} else {
 		g.codes[len(g.codes)-1].Add(1)
+	}
+	if g.opts.Observe != nil {
+		g.opts.Observe(Finished{Call: c, Err: err, Code: code, Reason: why, Latency: latency, Measured: !base.Before(g.start)})
 	}
 }
 
