@@ -5,7 +5,7 @@ GO ?= go
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet unit fuzz demo bench proto proto-check chromium
+.PHONY: all build test vet unit fuzz demo bench proto proto-check chromium images
 
 all: build
 
@@ -23,8 +23,12 @@ vet:
 # The HTML report test opens the report in a real headless Chromium; on a
 # machine without it (CI's fresh one) it is installed from Debian's packages.
 # The HTML check's screenshot is kept in out/artifacts (CI can upload it).
+# The container tests (harness/containers) build their images on first
+# use, or reuse those `make images` built, and skip where no Docker engine
+# answers. Ryuk, testcontainers' reaper, is off: its image would be pulled
+# from a registry, and the tests remove what they create themselves.
 unit: chromium
-	JITBENCH_ARTIFACT_DIR=$(CURDIR)/out/artifacts $(GO) test -race -count=1 ./...
+	TESTCONTAINERS_RYUK_DISABLED=true JITBENCH_ARTIFACT_DIR=$(CURDIR)/out/artifacts $(GO) test -race -count=1 ./...
 
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
@@ -32,6 +36,27 @@ chromium:
 		echo "installing chromium (Debian package) for the HTML report test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo >&2 "chromium is not installed and cannot be installed here: the HTML report test will skip"; fi
+
+# Images jitbench-broker, jitbench-vault and jitbench-worker (tag :dev),
+# FROM scratch with one static binary: nothing is pulled. Each is labelled
+# with the hash of the binary and its Dockerfile (the container tests
+# compare it to decide whether to build again); an image left untagged by
+# a rebuild is removed.
+IMAGES_DIR := out/images
+IMAGE_TAG ?= dev
+images:
+	@mkdir -p $(IMAGES_DIR)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(IMAGES_DIR)/jitbench ./cmd/jitbench
+	@for role in broker vault worker; do \
+		image=jitbench-$$role:$(IMAGE_TAG); \
+		hash=$$(cat $(IMAGES_DIR)/jitbench deploy/$$role.Dockerfile | sha256sum | cut -c1-16); \
+		old=$$(docker image inspect -f '{{.Id}}' $$image 2>/dev/null); \
+		echo "docker build $$image (content $$hash)"; \
+		docker build --pull=false -q -f deploy/$$role.Dockerfile --label dev.jitbench.content=$$hash \
+			-t $$image $(IMAGES_DIR) 2>&1 >/dev/null | grep -v -e DEPRECATED -e 'legacy builder' -e BuildKit -e buildx -e '^$$' >&2; \
+		new=$$(docker image inspect -f '{{.Id}}' $$image 2>/dev/null) || exit 1; \
+		if [ -n "$$old" ] && [ "$$old" != "$$new" ]; then docker image rm $$old >/dev/null 2>&1 || true; fi; \
+	done
 
 # Each fuzz target runs for FUZZTIME; go test allows one -fuzz per package.
 fuzz:

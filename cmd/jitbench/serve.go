@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jitbench/jitbench/reference/broker"
 	"github.com/jitbench/jitbench/reference/broker/policy"
 	"github.com/jitbench/jitbench/reference/broker/store"
 	"github.com/jitbench/jitbench/reference/brokerclient"
@@ -28,16 +29,19 @@ import (
 )
 
 // serveInfo is what serve prints for people and, with --json, for machines.
+// With --role broker there is no Vault, so the Vault's fields are left out;
+// with --role vault, broker_addr is the broker the Vault trusts.
 type serveInfo struct {
-	Addr        string   `json:"addr"`
+	Role        string   `json:"role"`
+	Addr        string   `json:"addr,omitempty"`
 	BrokerAddr  string   `json:"broker_addr"`
 	MetricsAddr string   `json:"metrics_addr"`
 	TLS         bool     `json:"tls"`
 	TLSDir      string   `json:"tls_dir,omitempty"`
-	Subject     string   `json:"subject"`
-	Identity    string   `json:"identity"`
-	Grant       string   `json:"grant"`
-	Protected   []string `json:"protected"`
+	Subject     string   `json:"subject,omitempty"`
+	Identity    string   `json:"identity,omitempty"`
+	Grant       string   `json:"grant,omitempty"`
+	Protected   []string `json:"protected,omitempty"`
 }
 
 // serveFlags are serve's settings; printServeHelp reads them to say what runs.
@@ -54,6 +58,23 @@ type serveFlags struct {
 	autoApprove, maxStaleness time.Duration
 	revocationMode            string
 	singleToken               bool
+	heartbeat                 time.Duration
+	role, brokerTarget        string
+}
+
+// The parts of the reference system serve can run (--role).
+const (
+	roleAll    = "all"
+	roleBroker = "broker"
+	roleVault  = "vault"
+)
+
+// roleFlags lists the flags that configure one part only, so a flag given
+// to a role that does not run that part is refused instead of ignored.
+var roleFlags = map[string][]string{
+	roleBroker: {"broker-addr", "data-dir", "policy", "auto-approve", "metrics-addr", "heartbeat-interval"},
+	roleVault: {"addr", "broker-target", "tls", "tls-dir", "sub", "token-ttl", "max-lifetime",
+		"revocation-mode", "max-staleness", "single-token"},
 }
 
 // defaultBrokerAddr is where serve puts the broker and where the access commands look for it.
@@ -69,7 +90,7 @@ func newServeCmd() *cobra.Command {
 	var f serveFlags
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the reference JIT system (broker and protected Vault) on loopback",
+		Short: "Run the reference JIT system (broker and protected Vault), together or one part per process",
 		Long: `Run the reference JIT system: the access broker (jit.v1.Broker on
 --broker-addr) and the JIT-protected demo service (demo.v1.Vault on --addr:
 unary Read and Write, server-streaming List, plus gRPC health and
@@ -89,12 +110,24 @@ The broker keeps its state in memory unless --data-dir names a directory;
 there, requests, grants, revocations and the audit log survive a restart
 (and kill -9), and 'jitbench audit export' reads the audit log once serve
 has stopped. Without --policy, requests for any demo.v1.Vault method need one
-approval from a member of group security. Stops cleanly on Ctrl-C or SIGTERM.`,
+approval from a member of group security. Stops cleanly on Ctrl-C or SIGTERM.
+
+--role splits the system across processes or containers, as deployed:
+--role broker runs only the broker (with --data-dir on a volume, its state
+survives the container), --role vault runs only the Vault, which fetches its
+grant keys from --broker-target and follows that broker's revocation feed;
+it starts serving once it has both, so a passing gRPC health check means
+ready. A flag of the part a role does not run is refused. The broker sends
+a revocation-feed heartbeat every --heartbeat-interval: keep it well under
+the Vault's --max-staleness, or a strict Vault refuses grants between two
+heartbeats.`,
 		Example: `  jitbench serve
   jitbench serve --auto-approve 50ms                    # approve every request after 50ms (demos, load)
   jitbench serve --data-dir ./broker-state --policy policy.yaml --metrics-addr 127.0.0.1:9090
   jitbench serve --addr 127.0.0.1:0 --broker-addr 127.0.0.1:0 --json
-  jitbench serve --tls --tls-dir ./dev-tls`,
+  jitbench serve --tls --tls-dir ./dev-tls
+  jitbench serve --role broker --broker-addr 0.0.0.0:7444 --data-dir /data --heartbeat-interval 500ms
+  jitbench serve --role vault --addr 0.0.0.0:7443 --broker-target broker:7444 --revocation-mode strict --max-staleness 2s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, &f) },
 	}
@@ -117,10 +150,16 @@ approval from a member of group security. Stops cleanly on Ctrl-C or SIGTERM.`,
 	fl.StringSliceVar(&f.algorithms, "algorithms", token.DefaultAlgorithms(), "algorithms the verifiers accept")
 	fl.BoolVar(&f.singleToken, "single-token", false, "serve the single-token profile: the grant alone, sent as \"authorization: Bearer <grant>\", is identity and permission (for conformance checks of that profile)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the addresses and example tokens as one JSON line instead of the help text")
+	fl.StringVar(&f.role, "role", roleAll, "what to run: all (broker and Vault), broker (only the broker) or vault (only the Vault, trusting --broker-target)")
+	fl.StringVar(&f.brokerTarget, "broker-target", defaultBrokerAddr, "with --role vault, host:port of the broker the Vault fetches grant keys and revocations from")
+	fl.DurationVar(&f.heartbeat, "heartbeat-interval", 0, "how often the broker sends a revocation-feed heartbeat (default: a third of --max-staleness, at most 5s)")
 	return c
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
+	if err := f.checkRole(cmd); err != nil {
+		return err
+	}
 	for _, a := range f.algorithms {
 		if err := token.CheckAlgorithm(a); err != nil {
 			return usagef("--algorithms: %v", err)
@@ -139,6 +178,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	if f.maxStaleness <= 0 {
 		return usagef("--max-staleness must be positive, got %s", f.maxStaleness)
+	}
+	if f.heartbeat < 0 {
+		return usagef("--heartbeat-interval must not be negative, got %s", f.heartbeat)
+	}
+	if f.heartbeat == 0 {
+		f.heartbeat = min(broker.DefaultHeartbeatInterval, f.maxStaleness/3)
 	}
 	mode, err := brokerclient.ParseMode(f.revocationMode)
 	if err != nil {
@@ -160,57 +205,57 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		Audience:    f.kf.audience, Algorithms: f.algorithms, Leeway: f.leeway, MaxGrantLifetime: f.maxLife,
 		SingleToken: f.singleToken,
 	}
+	runsBroker, runsVault := f.role != roleVault, f.role != roleBroker
 
-	lis, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return usagef("--addr: %v", err)
-	}
-	defer lis.Close()
-	blis, err := net.Listen("tcp", f.brokerAddr)
-	if err != nil {
-		return usagef("--broker-addr: %v", err)
-	}
-	defer blis.Close()
-	var mlis net.Listener
-	if f.metrics != "" {
-		if mlis, err = net.Listen("tcp", f.metrics); err != nil {
-			return usagef("--metrics-addr: %v", err)
+	info := serveInfo{Role: f.role, BrokerAddr: f.brokerTarget}
+	var lis, blis, mlis net.Listener
+	if runsVault {
+		if lis, err = net.Listen("tcp", f.addr); err != nil {
+			return usagef("--addr: %v", err)
 		}
-		defer mlis.Close()
+		defer lis.Close()
+		info.Addr, info.Subject, info.Protected = lis.Addr().String(), f.subject, demo.ProtectedMethods()
 	}
-
-	info := serveInfo{Addr: lis.Addr().String(), BrokerAddr: blis.Addr().String(), Subject: f.subject, Protected: demo.ProtectedMethods()}
-	if mlis != nil {
-		info.MetricsAddr = mlis.Addr().String()
+	if runsBroker {
+		if blis, err = net.Listen("tcp", f.brokerAddr); err != nil {
+			return usagef("--broker-addr: %v", err)
+		}
+		defer blis.Close()
+		info.BrokerAddr = blis.Addr().String()
+		if f.metrics != "" {
+			if mlis, err = net.Listen("tcp", f.metrics); err != nil {
+				return usagef("--metrics-addr: %v", err)
+			}
+			defer mlis.Close()
+			info.MetricsAddr = mlis.Addr().String()
+		}
 	}
-	if f.useTLS {
-		host, _, _ := net.SplitHostPort(info.Addr)
-		if info.TLSDir, err = writeDevTLS(f.tlsDir, host, f.subject, &cfg); err != nil {
+	if runsVault {
+		if err := f.vaultInfo(&info, &cfg, idKeys, grantKeys); err != nil {
 			return err
 		}
-		info.TLS = true
-		if f.tlsDir == "" {
+		if info.TLS && f.tlsDir == "" {
 			// A directory we made up is ours to remove; one the user named is theirs.
 			defer os.RemoveAll(info.TLSDir)
 		}
-	}
-	if info.Identity, err = token.NewIssuer(f.kf.identityIss, idKeys, nil).Identity(token.IdentitySpec{
-		Subject: f.subject, Audience: f.kf.audience, TTL: f.tokenTTL}); err != nil {
-		return usageErr(err)
-	}
-	if info.Grant, _, err = token.NewIssuer(f.kf.grantIss, grantKeys, nil).Grant(token.GrantSpec{
-		Subject: f.subject, Audience: f.kf.audience, TTL: f.tokenTTL,
-		Scope: token.Scope{Methods: []string{"/demo.v1.Vault/Read", "/demo.v1.Vault/List"}, Resource: "secrets/*"}}); err != nil {
-		return usageErr(err)
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	startCtx, cancelStart := context.WithTimeout(ctx, startupTimeout)
-	sys, err := stack.StartSystem(startCtx, stack.SystemConfig{
+	sysCfg := stack.SystemConfig{
 		Service: cfg, DataDir: f.dataDir, Policy: pol, AutoApprove: f.autoApprove, GrantKeys: grantKeys,
-		RevocationMode: mode, MaxStaleness: f.maxStaleness,
-	}, blis, lis)
+		RevocationMode: mode, MaxStaleness: f.maxStaleness, HeartbeatInterval: f.heartbeat,
+	}
+	var sys *stack.System
+	switch f.role {
+	case roleBroker:
+		sys, err = stack.StartBroker(sysCfg, blis)
+	case roleVault:
+		sys, err = stack.StartService(startCtx, sysCfg, f.brokerTarget, lis)
+	default:
+		sys, err = stack.StartSystem(startCtx, sysCfg, blis, lis)
+	}
 	cancelStart()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -227,12 +272,15 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 
 	out := cmd.OutOrStdout()
-	if f.asJSON {
+	switch {
+	case f.asJSON:
 		if err := json.NewEncoder(out).Encode(info); err != nil {
 			sys.Stop()
 			return err
 		}
-	} else {
+	case f.role == roleBroker:
+		printBrokerHelp(out, info, f, pol, cfg.WithDefaults())
+	default:
 		printServeHelp(out, info, f, pol, cfg.WithDefaults())
 	}
 
@@ -240,19 +288,74 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	// Calls under way on the Vault finish (up to shutdownGrace); the
 	// broker then ends its watchers with UNAVAILABLE ("shutting down")
 	// rather than a cut connection, and the store closes last.
-	done := make(chan struct{})
-	go func() { sys.Service.Server.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(shutdownGrace):
+	if sys.Service != nil {
+		done := make(chan struct{})
+		go func() { sys.Service.Server.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(shutdownGrace):
+		}
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
 	}
-	_ = sys.Broker.Close()
+	if sys.Broker != nil {
+		_ = sys.Broker.Close()
+	}
 	sys.Stop()
 	if !f.asJSON {
 		fmt.Fprintln(out, "stopped")
+	}
+	return nil
+}
+
+// checkRole refuses an unknown --role and flags of a part the role does not run.
+func (f *serveFlags) checkRole(cmd *cobra.Command) error {
+	var other string
+	switch f.role {
+	case roleAll:
+		if cmd.Flags().Changed("broker-target") {
+			return usagef("--broker-target names the broker a lone Vault trusts: use it with --role vault (--role all runs its own broker)")
+		}
+		return nil
+	case roleBroker:
+		other = roleVault
+	case roleVault:
+		other = roleBroker
+	default:
+		return usagef("--role: want all, broker or vault, got %q", f.role)
+	}
+	for _, name := range roleFlags[other] {
+		if cmd.Flags().Changed(name) {
+			return usagef("--%s configures the %s, which --role %s does not run", name, other, f.role)
+		}
+	}
+	if f.role == roleVault {
+		if _, port, err := net.SplitHostPort(f.brokerTarget); err != nil || port == "" {
+			return usagef("--broker-target: want host:port, got %q", f.brokerTarget)
+		}
+	}
+	return nil
+}
+
+// vaultInfo fills what serve prints about the Vault: TLS files and the
+// example tokens. With --tls it also sets cfg's TLS.
+func (f *serveFlags) vaultInfo(info *serveInfo, cfg *stack.Config, idKeys, grantKeys *token.KeySet) (err error) {
+	if f.useTLS {
+		host, _, _ := net.SplitHostPort(info.Addr)
+		if info.TLSDir, err = writeDevTLS(f.tlsDir, host, f.subject, cfg); err != nil {
+			return err
+		}
+		info.TLS = true
+	}
+	if info.Identity, err = token.NewIssuer(f.kf.identityIss, idKeys, nil).Identity(token.IdentitySpec{
+		Subject: f.subject, Audience: f.kf.audience, TTL: f.tokenTTL}); err != nil {
+		return usageErr(err)
+	}
+	if info.Grant, _, err = token.NewIssuer(f.kf.grantIss, grantKeys, nil).Grant(token.GrantSpec{
+		Subject: f.subject, Audience: f.kf.audience, TTL: f.tokenTTL,
+		Scope: token.Scope{Methods: []string{"/demo.v1.Vault/Read", "/demo.v1.Vault/List"}, Resource: "secrets/*"}}); err != nil {
+		return usageErr(err)
 	}
 	return nil
 }
@@ -300,17 +403,27 @@ func writeDevTLS(dir, host, subject string, cfg *stack.Config) (string, error) {
 	return filepath.Abs(dir)
 }
 
-func printServeHelp(w io.Writer, info serveInfo, f *serveFlags, pol *policy.Policy, cfg stack.Config) {
-	mode := "plaintext"
-	grpcurlTLS := "-plaintext"
-	ghzTLS := "--insecure"
-	if info.TLS {
-		mode = "TLS, client certificates accepted as identities"
-		grpcurlTLS = fmt.Sprintf("-cacert %s", filepath.Join(info.TLSDir, "ca.crt"))
-		ghzTLS = fmt.Sprintf("--cacert %s", filepath.Join(info.TLSDir, "ca.crt"))
-	}
+// printBrokerHelp is what serve --role broker prints for people.
+func printBrokerHelp(w io.Writer, info serveInfo, f *serveFlags, pol *policy.Policy, cfg stack.Config) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
-	p("jitbench serve: reference JIT service on %s (%s)", info.Addr, mode)
+	p("jitbench serve --role broker: access broker jit.v1.Broker on %s (plaintext), no Vault", info.BrokerAddr)
+	printBrokerLines(p, info, f, pol, cfg)
+	p("  trusts identity issuer %q for audience %q; signs grants as %q; algorithms %s; leeway %s",
+		cfg.IdentityIssuer, stack.BrokerAudience, cfg.GrantIssuer, strings.Join(orDefault(cfg.Algorithms), ","), orLeeway(cfg.Leeway))
+	p("  open:        grpc.health.v1.Health, server reflection, the revocation feed and public keys (for Vaults)")
+	p("")
+	p("A Vault that trusts this broker:")
+	p("  jitbench serve --role vault --broker-target %s", info.BrokerAddr)
+	p("Requests and reviews:")
+	p("  jitbench access request --broker %s --as alice --scope Read --resource 'secrets/*' --wait 1m --grant-only", info.BrokerAddr)
+	p("  jitbench access list --broker %s --as carol --group security --state pending", info.BrokerAddr)
+	p("")
+	p("Serving; Ctrl-C stops.")
+}
+
+// printBrokerLines says where the broker listens, where its state lives,
+// its policy, approvals, heartbeat and metrics.
+func printBrokerLines(p func(string, ...any), info serveInfo, f *serveFlags, pol *policy.Policy, cfg stack.Config) {
 	state := "in memory: lost when serve stops (--data-dir DIR keeps it)"
 	if f.dataDir != "" {
 		state = fmt.Sprintf("in %s: survives restarts; 'jitbench audit export --data-dir %s' reads the audit log once serve stops", f.dataDir, f.dataDir)
@@ -332,12 +445,32 @@ func printServeHelp(w io.Writer, info serveInfo, f *serveFlags, pol *policy.Poli
 	} else {
 		p("  approval:    requests wait for a reviewer (--auto-approve 50ms approves them for demos)")
 	}
-	p("  revocations: the Vault follows the broker's feed; %s when it is older than %s", f.revocationMode, f.maxStaleness)
+	p("  heartbeat:   the revocation feed carries a heartbeat every %s (--heartbeat-interval)", f.heartbeat)
 	if info.MetricsAddr != "" {
 		p("  metrics:     http://%s/metrics", info.MetricsAddr)
 	} else {
 		p("  metrics:     off (--metrics-addr 127.0.0.1:9090 serves them)")
 	}
+}
+
+func printServeHelp(w io.Writer, info serveInfo, f *serveFlags, pol *policy.Policy, cfg stack.Config) {
+	mode := "plaintext"
+	grpcurlTLS := "-plaintext"
+	ghzTLS := "--insecure"
+	if info.TLS {
+		mode = "TLS, client certificates accepted as identities"
+		grpcurlTLS = fmt.Sprintf("-cacert %s", filepath.Join(info.TLSDir, "ca.crt"))
+		ghzTLS = fmt.Sprintf("--cacert %s", filepath.Join(info.TLSDir, "ca.crt"))
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	if f.role == roleVault {
+		p("jitbench serve --role vault: reference JIT service on %s (%s)", info.Addr, mode)
+		p("  broker:      the Vault trusts the broker at %s for grant keys and revocations (--broker-target)", info.BrokerAddr)
+	} else {
+		p("jitbench serve: reference JIT service on %s (%s)", info.Addr, mode)
+		printBrokerLines(p, info, f, pol, cfg)
+	}
+	p("  revocations: the Vault follows the broker's feed; %s when it is older than %s", f.revocationMode, f.maxStaleness)
 	p("  trusts identity issuer %q and grant issuer %q for audience %q; algorithms %s; leeway %s",
 		cfg.IdentityIssuer, cfg.GrantIssuer, cfg.Audience, strings.Join(orDefault(cfg.Algorithms), ","), orLeeway(cfg.Leeway))
 	p("  protected: %s", strings.Join(info.Protected, " "))

@@ -46,7 +46,12 @@ type serveProc struct {
 // in parallel never race for the default one.
 func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
-	args = append([]string{"--broker-addr", "127.0.0.1:0"}, args...)
+	return startServeRaw(t, append([]string{"--broker-addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startServeRaw runs 'jitbench serve args...' with no flag added.
+func startServeRaw(t *testing.T, args ...string) *serveProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	p := &serveProc{cancel: cancel, lines: make(chan string, 256), exited: make(chan struct{}), stderr: &lockedBuffer{}}
@@ -94,6 +99,7 @@ func (p *serveProc) stop(t *testing.T) (int, time.Duration) {
 
 // servedJSON is the documented contract of 'serve --json'.
 type servedJSON struct {
+	Role        string   `json:"role"`
 	Addr        string   `json:"addr"`
 	BrokerAddr  string   `json:"broker_addr"`
 	MetricsAddr string   `json:"metrics_addr"`

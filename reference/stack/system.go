@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -58,7 +56,8 @@ type SystemConfig struct {
 	ServiceGrantKeys token.KeyResolver
 }
 
-// System is a running broker and protected service.
+// System is a running broker and protected service, or only one of them
+// (StartBroker, StartService), whose other half's fields are nil.
 //
 // Broker and BrokerServer are replaced by RestartBroker; do not use them
 // concurrently with a restart.
@@ -93,90 +92,16 @@ func StartSystem(ctx context.Context, cfg SystemConfig, brokerLis, serviceLis ne
 }
 
 func newSystem(cfg SystemConfig, brokerLis net.Listener) (sys *System, err error) {
-	if cfg.Clock == nil {
-		cfg.Clock = clockwork.NewRealClock()
-	}
-	if cfg.GrantKeys == nil {
-		cfg.GrantKeys = token.DevKeySet(token.DevGrantIssuer)
-	}
-	svcCfg := cfg.Service.WithDefaults()
-	var pol *policy.Policy
-	if cfg.Policy == nil {
-		// The default rule covers the Vault's methods for whatever audience
-		// the service answers to: a grant's audience is the scope's service.
-		pol = policy.Default()
-		for i := range pol.Rules {
-			pol.Rules[i].Match.Service = svcCfg.Audience
-		}
-	} else {
-		// Copied: AutoApprove below must not change the caller's policy.
-		pol = &policy.Policy{Rules: slices.Clone(cfg.Policy.Rules)}
-	}
-	if cfg.AutoApprove > 0 {
-		for i := range pol.Rules {
-			pol.Rules[i].AutoApprove = append(slices.Clone(pol.Rules[i].AutoApprove),
-				policy.AutoApprove{Groups: []string{policy.AnyGroup}, After: cfg.AutoApprove})
-		}
-	}
-
 	sys = &System{}
 	defer func() {
 		if err != nil {
 			sys.Stop()
 		}
 	}()
-	if cfg.DataDir == "" {
-		sys.Store = store.NewMemory()
-	} else if sys.Store, err = store.Open(cfg.DataDir, store.Options{}); err != nil {
+	if err := sys.buildBroker(cfg); err != nil {
 		return sys, err
 	}
-	sys.brokerCfg = broker.Config{
-		Store: sys.Store, Policy: pol, Clock: cfg.Clock, HeartbeatInterval: cfg.HeartbeatInterval,
-		Issuer: token.NewIssuer(svcCfg.GrantIssuer, cfg.GrantKeys, cfg.Clock),
-	}
-	if sys.Broker, err = broker.New(sys.brokerCfg); err != nil {
-		return sys, err
-	}
-	sys.brokerIdentity, err = token.NewIdentityVerifier(svcCfg.IdentityKeys, token.Config{
-		Issuer: svcCfg.IdentityIssuer, Audience: BrokerAudience, Algorithms: svcCfg.Algorithms,
-		Leeway: svcCfg.Leeway, Clock: cfg.Clock,
-	})
-	if err != nil {
-		return sys, err
-	}
-	sys.BrokerServer = sys.newBrokerServer()
-
-	// The service reaches the broker like any deployed verifier: over the
-	// network, for keys and the revocation feed, with no identity.
-	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	target := brokerLis.Addr().String()
-	if cfg.DialBroker != nil {
-		dial = append(dial, grpc.WithContextDialer(cfg.DialBroker))
-		target = "passthrough:///" + target
-	}
-	if sys.brokerConn, err = grpc.NewClient(target, dial...); err != nil {
-		return sys, err
-	}
-	client := jitv1.NewBrokerClient(sys.brokerConn)
-	var followCtx context.Context
-	followCtx, sys.cancel = context.WithCancel(context.Background())
-	sys.Keys = brokerclient.NewKeySource(client, brokerclient.KeySourceOptions{Clock: svcCfg.Clock})
-	sys.Revocations = brokerclient.Follow(followCtx, client, brokerclient.FollowOptions{
-		Mode: cfg.RevocationMode, MaxStaleness: cfg.MaxStaleness, Clock: svcCfg.Clock})
-
-	svc := cfg.Service
-	svc.Revocations = sys.Revocations
-	svc.GrantKeys = sys.Keys
-	if cfg.ServiceGrantKeys != nil {
-		svc.GrantKeys = cfg.ServiceGrantKeys
-	}
-	if svc.AccessHint == "" {
-		svc.AccessHint = "request access from the broker at " + target + " (jitbench access request)"
-	}
-	if sys.Service, err = New(svc); err != nil {
-		return sys, err
-	}
-	return sys, nil
+	return sys, sys.buildService(cfg, brokerLis.Addr().String())
 }
 
 // newBrokerServer is the broker's gRPC server: identity-checked broker API, health and reflection.
