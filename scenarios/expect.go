@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // expect reads the expect block: the shares of codes and reasons, and the
@@ -17,20 +18,20 @@ import (
 func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 	var e Expect
 	var codesNode, reasonsNode *yaml.Node
-	err := d.mapping(n, "expect", []field{
-		{"codes", func(_, v *yaml.Node) (err error) {
+	err := d.Mapping(n, "expect", []yamlfile.Field{
+		{Name: "codes", Read: func(_, v *yaml.Node) (err error) {
 			codesNode = v
 			e.Codes, e.CodeShares, err = d.shares(v, "expect.codes", "code", isCode, codeNames,
 				"a gRPC code in SCREAMING_SNAKE_CASE, such as PERMISSION_DENIED or OK")
 			return err
 		}},
-		{"reasons", func(_, v *yaml.Node) (err error) {
+		{Name: "reasons", Read: func(_, v *yaml.Node) (err error) {
 			reasonsNode = v
 			e.Reasons, e.ReasonShares, err = d.shares(v, "expect.reasons", "reason", isReason, reasonNames,
 				"a reason of the reference catalog (the README's reason table), such as GRANT_EXPIRED")
 			return err
 		}},
-		{"latency", func(_, v *yaml.Node) (err error) { e.Latency, e.LatencyBounds, err = d.latency(v); return err }},
+		{Name: "latency", Read: func(_, v *yaml.Node) (err error) { e.Latency, e.LatencyBounds, err = d.latency(v); return err }},
 	})
 	if err != nil {
 		return e, err
@@ -46,7 +47,7 @@ func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 
 // shares reads a mapping of names to shares; noun, known, names and want say which names exist.
 func (d *decoder) shares(n *yaml.Node, where, noun string, known func(string) bool, names []string, want string) (map[string]string, map[string]Share, error) {
-	pairs, err := d.pairs(n, where)
+	pairs, err := d.Pairs(n, where)
 	if err != nil || len(pairs) == 0 {
 		return nil, nil, err
 	}
@@ -55,15 +56,15 @@ func (d *decoder) shares(n *yaml.Node, where, noun string, known func(string) bo
 	for _, p := range pairs {
 		key, val := p[0], p[1]
 		if !known(key.Value) {
-			return nil, nil, d.errorAt(key, "unknown %s %q in %s%s: want %s", noun, key.Value, where, didYouMean(key.Value, names), want)
+			return nil, nil, d.At(key, "unknown %s %q in %s%s: want %s", noun, key.Value, where, yamlfile.DidYouMean(key.Value, names), want)
 		}
-		text, err := d.str(val, where+"."+key.Value)
+		text, err := d.Str(val, where+"."+key.Value)
 		if err != nil {
 			return nil, nil, err
 		}
 		sh, err := ParseShare(text)
 		if err != nil {
-			return nil, nil, d.errorAt(val, "%s.%s: %v", where, key.Value, err)
+			return nil, nil, d.At(val, "%s.%s: %v", where, key.Value, err)
 		}
 		raw[key.Value], parsed[key.Value] = text, sh
 	}
@@ -78,7 +79,7 @@ func (d *decoder) sharesPossible(n *yaml.Node, shares map[string]Share, what str
 		least += s.Min()
 	}
 	if least > 1+shareEpsilon {
-		return d.errorAt(n, "the %s shares add up to at least %s of the calls, but each call ends with one %s: they cannot all hold",
+		return d.At(n, "the %s shares add up to at least %s of the calls, but each call ends with one %s: they cannot all hold",
 			what, percent(least), what)
 	}
 	return nil
@@ -110,7 +111,7 @@ func (d *decoder) reasonsAgreeWithCodes(n *yaml.Node, e Expect) error {
 			most = 0
 		}
 		if rs.Min() > most+shareEpsilon {
-			return d.errorAt(keyNode(n, p), "%s is a %s reason: expecting it on %s of the calls contradicts %s on at most %s",
+			return d.At(keyNode(n, p), "%s is a %s reason: expecting it on %s of the calls contradicts %s on at most %s",
 				p, code, rs.Raw, code, percent(most))
 		}
 	}
@@ -119,7 +120,7 @@ func (d *decoder) reasonsAgreeWithCodes(n *yaml.Node, e Expect) error {
 
 // latency reads the latency bounds, keyed by percentile.
 func (d *decoder) latency(n *yaml.Node) (map[string]string, map[string]Bound, error) {
-	pairs, err := d.pairs(n, "expect.latency")
+	pairs, err := d.Pairs(n, "expect.latency")
 	if err != nil || len(pairs) == 0 {
 		return nil, nil, err
 	}
@@ -128,15 +129,15 @@ func (d *decoder) latency(n *yaml.Node) (map[string]string, map[string]Bound, er
 	for _, p := range pairs {
 		key, val := p[0], p[1]
 		if _, err := ParsePercentile(key.Value); err != nil {
-			return nil, nil, d.errorAt(key, "%v", err)
+			return nil, nil, d.At(key, "%v", err)
 		}
-		text, err := d.str(val, "expect.latency."+key.Value)
+		text, err := d.Str(val, "expect.latency."+key.Value)
 		if err != nil {
 			return nil, nil, err
 		}
 		b, err := ParseBound(text)
 		if err != nil {
-			return nil, nil, d.errorAt(val, "expect.latency.%s: %v", key.Value, err)
+			return nil, nil, d.At(val, "expect.latency.%s: %v", key.Value, err)
 		}
 		raw[key.Value], parsed[key.Value] = text, b
 	}

@@ -9,6 +9,8 @@ import (
 	"text/template/parse"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // figureNames are the names an explain template may use after the dot:
@@ -52,7 +54,7 @@ func (d *decoder) explain(n *yaml.Node, text string) error {
 // literal block (|) the text's lines are the file's lines below the key;
 // in any other style only the scalar's own position is known.
 func (d *decoder) errorInText(n *yaml.Node, line, col int, format string, args ...any) *Error {
-	e := d.errorAt(n, format, args...)
+	e := d.At(n, format, args...)
 	if n.Style&yaml.LiteralStyle == 0 {
 		return e
 	}
@@ -187,7 +189,7 @@ func (c *explainChecker) method(f parse.Node, name string, args []parse.Node) {
 	}
 	if name == "Share" && !isCode(s.Text) && !isReason(s.Text) {
 		c.fail(s, "explain template: .Share %q names neither a gRPC code nor a reason%s",
-			s.Text, didYouMean(s.Text, append(slices.Clone(codeNames), reasonNames...)))
+			s.Text, yamlfile.DidYouMean(s.Text, append(slices.Clone(codeNames), reasonNames...)))
 	}
 }
 
@@ -215,7 +217,7 @@ func (c *explainChecker) figure(at parse.Node, name string) {
 		c.fail(at, "explain template: .%s takes one name and must come first in its action, as in {{.%s \"NAME\"}}", name, name)
 	case !slices.Contains(figureNames, name):
 		hint := ""
-		if s := suggest(name, figureNames); s != "" {
+		if s := yamlfile.Suggest(name, figureNames); s != "" {
 			hint = " (did you mean ." + s + "?)"
 		}
 		c.fail(at, "explain template: unknown figure .%s%s; figures: .%s", name, hint, strings.Join(figureNames, ", ."))

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // ParamError is what a fault validator may return (or wrap) to name the
@@ -20,11 +22,11 @@ type ParamError interface {
 // duration are read here; every other key is a parameter of the kind,
 // decoded as plain YAML and left to the validator (see LoadOptions).
 func (d *decoder) faults(n *yaml.Node) ([]Fault, error) {
-	if isNull(n) {
+	if yamlfile.IsNull(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, d.errorAt(n, "faults must be a list of faults, each with a kind, got %s", describe(n))
+		return nil, d.At(n, "faults must be a list of faults, each with a kind, got %s", yamlfile.Describe(n))
 	}
 	out := make([]Fault, 0, len(n.Content))
 	for _, item := range n.Content {
@@ -40,9 +42,9 @@ func (d *decoder) faults(n *yaml.Node) ([]Fault, error) {
 func (d *decoder) fault(n *yaml.Node) (Fault, error) {
 	f := Fault{Params: map[string]any{}, Line: n.Line, Column: n.Column}
 	if n.Kind != yaml.MappingNode {
-		return f, d.errorAt(n, "a fault must be a mapping with a kind, such as {kind: clock-skew, target: broker, offset: 2m}, got %s", describe(n))
+		return f, d.At(n, "a fault must be a mapping with a kind, such as {kind: clock-skew, target: broker, offset: 2m}, got %s", yamlfile.Describe(n))
 	}
-	pairs, err := d.pairs(n, "a fault")
+	pairs, err := d.Pairs(n, "a fault")
 	if err != nil {
 		return f, err
 	}
@@ -51,31 +53,31 @@ func (d *decoder) fault(n *yaml.Node) (Fault, error) {
 		key, val := p[0], p[1]
 		switch key.Value {
 		case "kind":
-			if f.Kind, err = d.str(val, "kind"); err != nil {
+			if f.Kind, err = d.Str(val, "kind"); err != nil {
 				return f, err
 			}
 			if !kebab.MatchString(f.Kind) {
-				return f, d.errorAt(val, "fault kind %q must be kebab-case, such as clock-skew", f.Kind)
+				return f, d.At(val, "fault kind %q must be kebab-case, such as clock-skew", f.Kind)
 			}
 			kindSeen = true
 		case "start":
-			if f.Start, err = d.duration(val, "start"); err != nil {
+			if f.Start, err = d.Duration(val, "start"); err != nil {
 				return f, err
 			}
 		case "duration":
-			if f.Duration, err = d.duration(val, "duration"); err != nil {
+			if f.Duration, err = d.Duration(val, "duration"); err != nil {
 				return f, err
 			}
 		default:
 			var v any
 			if err := val.Load(&v); err != nil {
-				return f, d.errorAt(val, "parameter %s: %s", key.Value, strings.TrimPrefix(err.Error(), "yaml: "))
+				return f, d.At(val, "parameter %s: %s", key.Value, strings.TrimPrefix(err.Error(), "yaml: "))
 			}
 			f.Params[key.Value] = v
 		}
 	}
 	if !kindSeen {
-		return f, d.errorAt(n, "a fault needs a kind, such as kind: clock-skew")
+		return f, d.At(n, "a fault needs a kind, such as kind: clock-skew")
 	}
 	return f, d.validateFault(n, f)
 }
@@ -100,5 +102,5 @@ func (d *decoder) validateFault(n *yaml.Node, f Fault) error {
 			}
 		}
 	}
-	return d.errorAt(at, "%s", err.Error())
+	return d.At(at, "%s", err.Error())
 }

@@ -7,6 +7,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 //go:embed library/*.yaml
@@ -59,5 +61,5 @@ func Find(name string) (*Scenario, error) {
 		}
 		names[i] = s.Name
 	}
-	return nil, fmt.Errorf("no library scenario named %q%s; `jitbench list` shows them", name, didYouMean(name, names))
+	return nil, fmt.Errorf("no library scenario named %q%s; `jitbench list` shows them", name, yamlfile.DidYouMean(name, names))
 }

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // LoadOptions configures loading.
@@ -45,16 +46,13 @@ func Load(path string, opts LoadOptions) (*Scenario, error) {
 // summary or expect, an explain template naming an unknown figure, or a
 // fault the validator refuses.
 func Parse(file string, data []byte, opts LoadOptions) (*Scenario, error) {
-	d := &decoder{file: file, lines: strings.Split(string(data), "\n"), validateParams: opts.ValidateFault}
-	var doc yaml.Node
-	if err := yaml.Load(data, &doc); err != nil {
-		return nil, d.yamlError(err)
+	d := &decoder{
+		Reader:         yamlfile.Reader{File: file, Err: ErrInvalid, Kind: "scenario files", Hints: true},
+		lines:          strings.Split(string(data), "\n"),
+		validateParams: opts.ValidateFault,
 	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
-	}
-	if err := d.noAliases(root, 0); err != nil {
+	root, err := d.Load(data, maxDepth, d.reword)
+	if err != nil {
 		return nil, err
 	}
 	s, err := d.scenario(root)
@@ -71,8 +69,8 @@ func Parse(file string, data []byte, opts LoadOptions) (*Scenario, error) {
 // crossChecks are the rules that span sections.
 func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) error {
 	if opts.library {
-		if base := strings.TrimSuffix(filepath.Base(d.file), ".yaml"); s.Name != base {
-			return d.errorAt(mapValue(root, "name"), "name %q differs from the file name %q: a library scenario is named after its file", s.Name, base)
+		if base := strings.TrimSuffix(filepath.Base(d.File), ".yaml"); s.Name != base {
+			return d.At(mapValue(root, "name"), "name %q differs from the file name %q: a library scenario is named after its file", s.Name, base)
 		}
 	}
 	if err := d.checkRate(root, s, opts); err != nil {
@@ -83,7 +81,7 @@ func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) er
 		if at == nil {
 			at = mapValue(root, "faults")
 		}
-		return d.errorAt(at, "an approval fault scripts the reviewer, so it needs broker.approval: reviewer (auto-approval would decide first)")
+		return d.At(at, "an approval fault scripts the reviewer, so it needs broker.approval: reviewer (auto-approval would decide first)")
 	}
 	return nil
 }
@@ -98,11 +96,11 @@ func (d *decoder) checkRate(root *yaml.Node, s *Scenario, opts LoadOptions) erro
 	perSecond, err := opts.ParseRate(s.Load.Rate)
 	switch {
 	case err != nil:
-		return d.errorAt(at, "load.rate: %v", err)
+		return d.At(at, "load.rate: %v", err)
 	case perSecond <= 0:
-		return d.errorAt(at, "load.rate %q sends no calls: write a positive rate such as 50/s", s.Load.Rate)
+		return d.At(at, "load.rate %q sends no calls: write a positive rate such as 50/s", s.Load.Rate)
 	case s.Load.Calls == 0 && perSecond*s.Load.Duration.Seconds() > maxCalls:
-		return d.errorAt(at, "load.rate %s for load.duration %s makes more than %d calls: lower one, or set load.calls",
+		return d.At(at, "load.rate %s for load.duration %s makes more than %d calls: lower one, or set load.calls",
 			s.Load.Rate, s.Load.Duration, maxCalls)
 	}
 	return nil
@@ -122,38 +120,10 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 // must not recurse without limit on a hostile file.
 const maxDepth = 64
 
-// noAliases refuses aliases: expanding them could make a small file huge,
-// and a scenario is short enough to write out.
-func (d *decoder) noAliases(n *yaml.Node, depth int) error {
-	if depth > maxDepth {
-		return d.errorAt(n, "the file nests deeper than %d levels", maxDepth)
-	}
-	if n.Kind == yaml.AliasNode {
-		return d.errorAt(n, "aliases (*%s) are not supported in scenario files: write the value out", n.Value)
-	}
-	for _, c := range n.Content {
-		if err := d.noAliases(c, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// yamlError turns a yaml syntax error into an *Error at the position it carries.
-func (d *decoder) yamlError(err error) error {
-	var le *yaml.LoadError
-	if !errors.As(err, &le) {
-		return d.errorAt(nil, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	e := d.errorAt(nil, "%s", strings.TrimPrefix(le.Message, "yaml: "))
-	if le.Mark.Line > 0 {
-		e.Line, e.Column = le.Mark.Line, max(le.Mark.Column, 1)
-	}
-	if le.ContextMsg != "" {
-		e.Msg += " (" + le.ContextMsg + ")"
-	}
+// reword says a syntax error in the words of a scenario file.
+func (d *decoder) reword(e *Error) {
 	switch {
-	case strings.Contains(le.ContextMsg, "block scalar"):
+	case strings.HasSuffix(e.Msg, "(while scanning a block scalar)"):
 		e.Msg += `: a value starting with > or | begins a block of text; quote shares and bounds such as ">=90%"`
 	case e.Msg == "no documents in stream":
 		e.Msg = "empty file: a scenario needs name, summary and expect"
@@ -161,7 +131,6 @@ func (d *decoder) yamlError(err error) error {
 		e.Msg = "more than one YAML document (---): a scenario file holds one scenario"
 		e.Line = d.secondDocument()
 	}
-	return e
 }
 
 // secondDocument finds the line of the "---" that starts a second document

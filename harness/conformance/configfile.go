@@ -11,27 +11,14 @@ import (
 
 	"github.com/jitbench/jitbench/harness/load"
 	"github.com/jitbench/jitbench/reference/token"
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // ErrInvalidConfig is wrapped by every error about a config: a bad file, or a Config built in Go that cannot run.
 var ErrInvalidConfig = errors.New("invalid conformance config")
 
-// ConfigError is a problem in a target config file, at the node that causes it.
-type ConfigError struct {
-	// File is the config file; Line and Column are 1-based.
-	File         string
-	Line, Column int
-	// Msg says what is wrong and, where it can, what would be right.
-	Msg string
-}
-
-// Error formats as FILE:LINE:COL: message.
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
-}
-
-// Unwrap makes errors.Is(err, ErrInvalidConfig) hold.
-func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+// ConfigError is a problem in a target config file, at the node that causes it; its Error() is FILE:LINE:COL: message.
+type ConfigError = yamlfile.Error
 
 // LoadConfig reads the target config at path; see ParseConfig.
 func LoadConfig(path string) (*Config, error) {
@@ -48,20 +35,16 @@ func LoadConfig(path string) (*Config, error) {
 // file that cannot be read is a *ConfigError at file:line:col. Relative
 // file names inside are relative to file's directory.
 func ParseConfig(file string, data []byte) (*Config, error) {
-	r := &fileReader{file: file, dir: filepath.Dir(file)}
-	var doc yaml.Node
-	if err := yaml.Load(data, &doc); err != nil {
-		return nil, r.syntaxError(err)
+	r := &fileReader{
+		Reader: yamlfile.Reader{File: file, Err: ErrInvalidConfig, Kind: "target configs"},
+		dir:    filepath.Dir(file),
 	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = root.Content[0]
+	root, err := r.Load(data, maxDepth, reword)
+	if err != nil {
+		return nil, err
 	}
 	if root.Kind == 0 {
-		return nil, r.at(nil, emptyFile)
-	}
-	if err := r.noAliases(root, 0); err != nil {
-		return nil, err
+		return nil, r.At(nil, emptyFile)
 	}
 	cfg, err := r.config(root)
 	if err != nil {
@@ -73,6 +56,19 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 
 // emptyFile is the error for a file with nothing in it.
 const emptyFile = "empty file: a target config needs at least address, method, payload, keys and audience"
+
+// maxDepth bounds nesting: a target config is three levels deep.
+const maxDepth = 16
+
+// reword says a syntax error in the words of a target config.
+func reword(e *ConfigError) {
+	switch e.Msg {
+	case "expected single document, found multiple":
+		e.Msg = "more than one YAML document (---): a config file describes one target"
+	case "no documents in stream":
+		e.Msg = emptyFile
+	}
+}
 
 // The keys of each mapping, in the order the example file documents them.
 var (
@@ -113,13 +109,13 @@ func ConfigKeys() []string {
 // config reads the top-level mapping. Every key is read, in file order of
 // the example, and the first problem found is the error.
 func (r *fileReader) config(root *yaml.Node) (*Config, error) {
-	top, err := r.fields(root, "the target config", topKeys)
+	top, err := r.Fields(root, "the target config", topKeys)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range []string{"address", "method", "keys", "audience"} {
 		if top[k] == nil {
-			return nil, r.at(root, "%s is required", k)
+			return nil, r.At(root, "%s is required", k)
 		}
 	}
 	cfg := &Config{}
@@ -134,12 +130,12 @@ func (r *fileReader) config(root *yaml.Node) (*Config, error) {
 		r.headers(top["headers"], cfg),
 		r.keys(top["keys"], cfg),
 		set(&cfg.Audience, r.required, top["audience"], "audience"),
-		set(&cfg.Subject, r.text, top["subject"], "subject"),
-		set(&cfg.Leeway, r.duration, top["leeway"], "leeway"),
-		set(&cfg.MaxGrantLifetime, r.duration, top["max_grant_lifetime"], "max_grant_lifetime"),
+		set(&cfg.Subject, r.Str, top["subject"], "subject"),
+		set(&cfg.Leeway, r.Duration, top["leeway"], "leeway"),
+		set(&cfg.MaxGrantLifetime, r.Duration, top["max_grant_lifetime"], "max_grant_lifetime"),
 		r.algorithms(top["algorithms"], cfg),
 		r.resource(top["resource"], cfg),
-		set(&cfg.OneShot, r.boolean, top["one_shot"], "one_shot"),
+		set(&cfg.OneShot, r.Bool, top["one_shot"], "one_shot"),
 		r.broker(top["broker"], cfg),
 	)
 	if err != nil {
@@ -169,12 +165,12 @@ func firstOf(errs ...error) error {
 
 // profile reads two-token or single-token.
 func (r *fileReader) profile(n *yaml.Node, cfg *Config) error {
-	p, err := r.text(n, "profile")
+	p, err := r.Str(n, "profile")
 	if err != nil {
 		return err
 	}
 	if p != "" && p != string(TwoToken) && p != string(SingleToken) {
-		return r.at(n, "unknown profile %q: want %s or %s", p, TwoToken, SingleToken)
+		return r.At(n, "unknown profile %q: want %s or %s", p, TwoToken, SingleToken)
 	}
 	cfg.Profile = Profile(p)
 	return nil
@@ -188,7 +184,7 @@ func (r *fileReader) call(at *yaml.Node, m map[string]*yaml.Node, where string, 
 	}
 	full, err := load.NormalizeMethod(name)
 	if err != nil {
-		return r.at(m["method"], "%s: %v", where, err)
+		return r.At(m["method"], "%s: %v", where, err)
 	}
 	c.Method = full
 	prefix := ""
@@ -198,7 +194,7 @@ func (r *fileReader) call(at *yaml.Node, m map[string]*yaml.Node, where string, 
 	payload, file := m["payload"], m["payload_file"]
 	switch {
 	case payload != nil && file != nil:
-		return r.at(file, "%spayload and %spayload_file exclude each other: the request is JSON or binary, not both", prefix, prefix)
+		return r.At(file, "%spayload and %spayload_file exclude each other: the request is JSON or binary, not both", prefix, prefix)
 	case payload != nil:
 		return set(&c.JSON, r.required, payload, prefix+"payload")
 	case file != nil:
@@ -207,10 +203,10 @@ func (r *fileReader) call(at *yaml.Node, m map[string]*yaml.Node, where string, 
 			return err
 		}
 		if c.Binary, err = os.ReadFile(path); err != nil {
-			return r.at(file, "%spayload_file: %v", prefix, err)
+			return r.At(file, "%spayload_file: %v", prefix, err)
 		}
 	default:
-		return r.at(at, "%spayload (the request as JSON) or %spayload_file (as binary protobuf) is required", prefix, prefix)
+		return r.At(at, "%spayload (the request as JSON) or %spayload_file (as binary protobuf) is required", prefix, prefix)
 	}
 	return nil
 }
@@ -222,7 +218,7 @@ func (r *fileReader) nestedCall(n *yaml.Node, where string, dst **Call) error {
 		return err
 	}
 	if m["method"] == nil {
-		return r.at(n, "%s.method is required", where)
+		return r.At(n, "%s.method is required", where)
 	}
 	*dst = &Call{}
 	return r.call(n, m, where, *dst)
@@ -243,14 +239,14 @@ func (r *fileReader) tls(n *yaml.Node, cfg *Config) error {
 		}
 	}
 	if (t.Cert == "") != (t.Key == "") {
-		return r.at(n, "tls.cert and tls.key go together: a client certificate needs both")
+		return r.At(n, "tls.cert and tls.key go together: a client certificate needs both")
 	}
-	if err := firstOf(set(&t.ServerName, r.text, m["server_name"], "tls.server_name"),
-		set(&t.InsecureSkipVerify, r.boolean, m["insecure"], "tls.insecure")); err != nil {
+	if err := firstOf(set(&t.ServerName, r.Str, m["server_name"], "tls.server_name"),
+		set(&t.InsecureSkipVerify, r.Bool, m["insecure"], "tls.insecure")); err != nil {
 		return err
 	}
 	if _, err := t.Config(); err != nil {
-		return r.at(n, "tls: %v", err)
+		return r.At(n, "tls: %v", err)
 	}
 	cfg.TLS = t
 	return nil
@@ -265,12 +261,12 @@ func (r *fileReader) headers(n *yaml.Node, cfg *Config) error {
 		key string
 		dst *string
 	}{{"identity", &cfg.IdentityHeader}, {"grant", &cfg.GrantHeader}} {
-		v, err := r.text(m[h.key], "headers."+h.key)
+		v, err := r.Str(m[h.key], "headers."+h.key)
 		if err != nil {
 			return err
 		}
 		if v != "" && (v != strings.ToLower(v) || strings.ContainsAny(v, " :\t") || strings.HasPrefix(v, "grpc-")) {
-			return r.at(m[h.key], "headers.%s: %q is not a usable gRPC metadata name (lower case, no spaces or colons, not grpc-*)", h.key, v)
+			return r.At(m[h.key], "headers.%s: %q is not a usable gRPC metadata name (lower case, no spaces or colons, not grpc-*)", h.key, v)
 		}
 		*h.dst = v
 	}
@@ -279,25 +275,25 @@ func (r *fileReader) headers(n *yaml.Node, cfg *Config) error {
 
 // keys reads the issuers: dev: true, or identity and grant key files.
 func (r *fileReader) keys(n *yaml.Node, cfg *Config) error {
-	m, err := r.fields(n, "keys", keysKeys)
+	m, err := r.Fields(n, "keys", keysKeys)
 	if err != nil {
 		return err
 	}
-	dev, err := r.boolean(m["dev"], "keys.dev")
+	dev, err := r.Bool(m["dev"], "keys.dev")
 	if err != nil {
 		return err
 	}
 	if dev {
 		for _, k := range []string{"identity", "grant"} {
 			if m[k] != nil {
-				return r.at(m[k], "keys.dev: true uses the development keys for both issuers: remove keys.%s, or dev", k)
+				return r.At(m[k], "keys.dev: true uses the development keys for both issuers: remove keys.%s, or dev", k)
 			}
 		}
 		cfg.Identity, cfg.Grant = DevIssuers()
 		return nil
 	}
 	if m["grant"] == nil {
-		return r.at(n, "keys.grant is required (or keys.dev: true for the reference's development keys)")
+		return r.At(n, "keys.grant is required (or keys.dev: true for the reference's development keys)")
 	}
 	if cfg.Grant, err = r.issuer(m["grant"], "keys.grant"); err != nil {
 		return err
@@ -312,7 +308,7 @@ func (r *fileReader) keys(n *yaml.Node, cfg *Config) error {
 
 // issuer reads {issuer, file}: the file is a JWKS whose signing key has its private half.
 func (r *fileReader) issuer(n *yaml.Node, where string) (Issuer, error) {
-	m, err := r.fields(n, where, issuerKeys)
+	m, err := r.Fields(n, where, issuerKeys)
 	if err != nil {
 		return Issuer{}, err
 	}
@@ -321,29 +317,29 @@ func (r *fileReader) issuer(n *yaml.Node, where string) (Issuer, error) {
 		return Issuer{}, err
 	}
 	if m["file"] == nil {
-		return Issuer{}, r.at(n, "%s.file is required: a JWKS with the issuer's private keys (jitbench token keygen writes one)", where)
+		return Issuer{}, r.At(n, "%s.file is required: a JWKS with the issuer's private keys (jitbench token keygen writes one)", where)
 	}
 	path, err := r.path(m["file"], where+".file")
 	if err != nil {
 		return Issuer{}, err
 	}
 	if is.Keys, err = token.ReadKeyFile(path); err != nil {
-		return Issuer{}, r.at(m["file"], "%s.file: %v", where, err)
+		return Issuer{}, r.At(m["file"], "%s.file: %v", where, err)
 	}
 	if k, err := is.Keys.Signing(); err != nil || k.Private == nil {
-		return Issuer{}, r.at(m["file"], "%s.file: %s has no private key: the suite signs tokens with it", where, path)
+		return Issuer{}, r.At(m["file"], "%s.file: %s has no private key: the suite signs tokens with it", where, path)
 	}
 	return is, nil
 }
 
 func (r *fileReader) algorithms(n *yaml.Node, cfg *Config) error {
-	algs, err := r.list(n, "algorithms")
+	algs, err := r.StrList(n, "algorithms")
 	if err != nil {
 		return err
 	}
 	for i, a := range algs {
 		if err := token.CheckAlgorithm(a); err != nil {
-			return r.at(n.Content[i], "algorithms: %v", err)
+			return r.At(n.Content[i], "algorithms: %v", err)
 		}
 	}
 	cfg.Algorithms = algs
@@ -375,18 +371,18 @@ func (r *fileReader) broker(n *yaml.Node, cfg *Config) error {
 	}
 	b := &Broker{}
 	if m["address"] == nil {
-		return r.at(n, "broker.address is required")
+		return r.At(n, "broker.address is required")
 	}
 	if err := firstOf(
 		set(&b.Address, r.required, m["address"], "broker.address"),
-		set(&b.Audience, r.text, m["audience"], "broker.audience"),
-		set(&b.Approver, r.text, m["approver"], "broker.approver"),
-		set(&b.ApproverGroups, r.list, m["approver_groups"], "broker.approver_groups"),
+		set(&b.Audience, r.Str, m["audience"], "broker.audience"),
+		set(&b.Approver, r.Str, m["approver"], "broker.approver"),
+		set(&b.ApproverGroups, r.StrList, m["approver_groups"], "broker.approver_groups"),
 	); err != nil {
 		return err
 	}
 	if len(b.ApproverGroups) > 0 && b.Approver == "" {
-		return r.at(m["approver_groups"], "broker.approver_groups needs broker.approver: whom the groups belong to")
+		return r.At(m["approver_groups"], "broker.approver_groups needs broker.approver: whom the groups belong to")
 	}
 	cfg.Broker = b
 	return nil

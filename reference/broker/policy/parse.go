@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // Load reads and parses the policy file at path; see Parse.
@@ -25,7 +27,7 @@ func Load(path string) (*Policy, error) {
 // match.methods, or a duplicate rule name with an *Error (wrapping
 // ErrInvalid) at name:line:column of the offending node.
 func Parse(name string, data []byte) (*Policy, error) {
-	p := &parser{file: name}
+	p := &parser{yamlfile.Reader{File: name, Err: ErrInvalid}}
 	var root yaml.Node
 	if err := yaml.Load(data, &root); err != nil {
 		return nil, p.yamlError(err, &root)
@@ -61,9 +63,12 @@ type (
 	}
 )
 
-// parser turns a policy file's node tree into a Policy.
+// parser turns a policy file's node tree into a Policy. Its value readers
+// are its own rather than yamlfile's: a policy may share blocks between
+// rules with anchors and merge keys, which yamlfile's Load refuses, so they
+// follow aliases, and they word values for policy authors.
 type parser struct {
-	file string
+	yamlfile.Reader
 }
 
 // policy reads the document node.
@@ -73,14 +78,14 @@ func (p *parser) policy(root *yaml.Node) (*Policy, error) {
 		return nil, err
 	}
 	if absent(&doc.Rules) {
-		return nil, p.errorAt(root, "no rules: every request would be refused")
+		return nil, p.At(root, "no rules: every request would be refused")
 	}
 	rules, err := p.sequence(&doc.Rules, "rules")
 	if err != nil {
 		return nil, err
 	}
 	if len(rules) == 0 {
-		return nil, p.errorAt(&doc.Rules, "no rules: every request would be refused")
+		return nil, p.At(&doc.Rules, "no rules: every request would be refused")
 	}
 	pol := &Policy{Rules: make([]Rule, 0, len(rules))}
 	firstLine := make(map[string]int) // rule name → line of its first definition
@@ -90,7 +95,7 @@ func (p *parser) policy(root *yaml.Node) (*Policy, error) {
 			return nil, err
 		}
 		if line, dup := firstLine[r.Name]; dup {
-			return nil, p.errorAt(nameNode, "duplicate rule name %q (first defined at line %d)", r.Name, line)
+			return nil, p.At(nameNode, "duplicate rule name %q (first defined at line %d)", r.Name, line)
 		}
 		firstLine[r.Name] = nameNode.Line
 		pol.Rules = append(pol.Rules, r)
@@ -119,14 +124,14 @@ func (p *parser) ruleBody(n *yaml.Node, i int) (Rule, *yaml.Node, error) {
 		return Rule{}, nil, err
 	}
 	if absent(&doc.Name) {
-		return Rule{}, nil, p.errorAt(n, "name is required")
+		return Rule{}, nil, p.At(n, "name is required")
 	}
 	name, err := p.scalar(&doc.Name, "name")
 	if err != nil {
 		return Rule{}, nil, err
 	}
 	if name == "" {
-		return Rule{}, nil, p.errorAt(&doc.Name, "name is empty")
+		return Rule{}, nil, p.At(&doc.Name, "name is empty")
 	}
 	r := Rule{
 		Name:           name,
@@ -135,7 +140,7 @@ func (p *parser) ruleBody(n *yaml.Node, i int) (Rule, *yaml.Node, error) {
 		PendingTimeout: DefaultPendingTimeout,
 	}
 	if absent(&doc.Match) {
-		return Rule{}, nil, p.errorAt(n, "match is required")
+		return Rule{}, nil, p.At(n, "match is required")
 	}
 	if r.Match, err = p.match(&doc.Match); err != nil {
 		return Rule{}, nil, err
@@ -178,7 +183,7 @@ func (p *parser) ruleBody(n *yaml.Node, i int) (Rule, *yaml.Node, error) {
 		if !absent(&doc.Approvers) {
 			at = &doc.Approvers
 		}
-		return Rule{}, nil, p.errorAt(at, "no approvers and no auto_approve: no request could ever be approved")
+		return Rule{}, nil, p.At(at, "no approvers and no auto_approve: no request could ever be approved")
 	}
 	return r, &doc.Name, nil
 }
@@ -192,22 +197,22 @@ func (p *parser) match(n *yaml.Node) (Match, error) {
 	var m Match
 	var err error
 	if absent(&doc.Service) {
-		return Match{}, p.errorAt(n, "match.service is required")
+		return Match{}, p.At(n, "match.service is required")
 	}
 	if m.Service, err = p.scalar(&doc.Service, "match.service"); err != nil {
 		return Match{}, err
 	}
 	if m.Service == "" {
-		return Match{}, p.errorAt(&doc.Service, "match.service is empty")
+		return Match{}, p.At(&doc.Service, "match.service is empty")
 	}
 	if absent(&doc.Methods) {
-		return Match{}, p.errorAt(n, "match.methods is required")
+		return Match{}, p.At(n, "match.methods is required")
 	}
 	if m.Methods, err = p.methods(&doc.Methods, "match.methods"); err != nil {
 		return Match{}, err
 	}
 	if len(m.Methods) == 0 {
-		return Match{}, p.errorAt(&doc.Methods, "match.methods is empty")
+		return Match{}, p.At(&doc.Methods, "match.methods is empty")
 	}
 	if !absent(&doc.Resource) {
 		if m.Resource, err = p.scalar(&doc.Resource, "match.resource"); err != nil {
@@ -229,13 +234,13 @@ func (p *parser) autoApprove(n *yaml.Node) (AutoApprove, error) {
 	var a AutoApprove
 	var err error
 	if absent(&doc.Groups) {
-		return AutoApprove{}, p.errorAt(n, "auto_approve.groups is required (%q for everyone)", AnyGroup)
+		return AutoApprove{}, p.At(n, "auto_approve.groups is required (%q for everyone)", AnyGroup)
 	}
 	if a.Groups, _, err = p.strings(&doc.Groups, "auto_approve.groups"); err != nil {
 		return AutoApprove{}, err
 	}
 	if len(a.Groups) == 0 {
-		return AutoApprove{}, p.errorAt(&doc.Groups, "auto_approve.groups is empty (%q for everyone)", AnyGroup)
+		return AutoApprove{}, p.At(&doc.Groups, "auto_approve.groups is empty (%q for everyone)", AnyGroup)
 	}
 	if !absent(&doc.Methods) {
 		if a.Methods, err = p.methods(&doc.Methods, "auto_approve.methods"); err != nil {
@@ -258,7 +263,7 @@ func (p *parser) methods(n *yaml.Node, what string) ([]string, error) {
 	}
 	for i, m := range methods {
 		if !strings.HasPrefix(m, "/") {
-			return nil, p.errorAt(nodes[i], "%s: %q is not a full method name such as \"/demo.v1.Vault/Get\" or a prefix such as \"/demo.v1.Vault/*\"", what, m)
+			return nil, p.At(nodes[i], "%s: %q is not a full method name such as \"/demo.v1.Vault/Get\" or a prefix such as \"/demo.v1.Vault/*\"", what, m)
 		}
 		if err := p.pattern(nodes[i], m); err != nil {
 			return nil, err
@@ -270,7 +275,7 @@ func (p *parser) methods(n *yaml.Node, what string) ([]string, error) {
 // pattern checks that a pattern's only * is its last character.
 func (p *parser) pattern(n *yaml.Node, s string) error {
 	if i := strings.IndexByte(s, '*'); i >= 0 && i != len(s)-1 {
-		return p.errorAt(n, "%q: * may only end a pattern", s)
+		return p.At(n, "%q: * may only end a pattern", s)
 	}
 	return nil
 }
@@ -278,14 +283,14 @@ func (p *parser) pattern(n *yaml.Node, s string) error {
 // approvals reads a rule's approvals.
 func (p *parser) approvals(n *yaml.Node) (int, error) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		return 0, p.errorAt(n, "approvals must be a whole number, got %s", describe(n))
+		return 0, p.At(n, "approvals must be a whole number, got %s", describe(n))
 	}
 	var v int
 	if err := n.Load(&v); err != nil {
-		return 0, p.errorAt(n, "approvals: %q is out of range", n.Value)
+		return 0, p.At(n, "approvals: %q is out of range", n.Value)
 	}
 	if v < 1 {
-		return 0, p.errorAt(n, "approvals must be at least 1, got %d", v)
+		return 0, p.At(n, "approvals must be at least 1, got %d", v)
 	}
 	return v, nil
 }
@@ -298,13 +303,13 @@ func (p *parser) duration(n *yaml.Node, what string, allowZero bool) (time.Durat
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, p.errorAt(n, "%s: bad duration %q: want a Go duration such as \"90s\", \"15m\" or \"1h30m\"", what, s)
+		return 0, p.At(n, "%s: bad duration %q: want a Go duration such as \"90s\", \"15m\" or \"1h30m\"", what, s)
 	}
 	switch {
 	case d < 0:
-		return 0, p.errorAt(n, "%s must not be negative, got %s", what, s)
+		return 0, p.At(n, "%s must not be negative, got %s", what, s)
 	case d == 0 && !allowZero:
-		return 0, p.errorAt(n, "%s must be positive, got %s", what, s)
+		return 0, p.At(n, "%s must be positive, got %s", what, s)
 	}
 	return d, nil
 }
@@ -313,7 +318,7 @@ func (p *parser) duration(n *yaml.Node, what string, allowZero bool) (time.Durat
 func (p *parser) scalar(n *yaml.Node, what string) (string, error) {
 	n = resolve(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		return "", p.errorAt(n, "%s must be a single value, got %s", what, describe(n))
+		return "", p.At(n, "%s must be a single value, got %s", what, describe(n))
 	}
 	return n.Value, nil
 }
@@ -331,7 +336,7 @@ func (p *parser) strings(n *yaml.Node, what string) ([]string, []*yaml.Node, err
 			return nil, nil, err
 		}
 		if s == "" {
-			return nil, nil, p.errorAt(item, "%s: empty entry", what)
+			return nil, nil, p.At(item, "%s: empty entry", what)
 		}
 		out = append(out, s)
 	}
@@ -342,7 +347,7 @@ func (p *parser) strings(n *yaml.Node, what string) ([]string, []*yaml.Node, err
 func (p *parser) sequence(n *yaml.Node, what string) ([]*yaml.Node, error) {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		return nil, p.errorAt(n, "%s must be a list, got %s", what, describe(n))
+		return nil, p.At(n, "%s must be a list, got %s", what, describe(n))
 	}
 	items := make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
@@ -358,21 +363,12 @@ func (p *parser) load(n *yaml.Node, doc any) error {
 		target = resolve(target.Content[0])
 	}
 	if target.Kind != yaml.MappingNode {
-		return p.errorAt(target, "expected a mapping of keys to values, got %s", describe(target))
+		return p.At(target, "expected a mapping of keys to values, got %s", describe(target))
 	}
 	if err := target.Load(doc, yaml.WithKnownFields()); err != nil {
 		return p.yamlError(err, target)
 	}
 	return nil
-}
-
-// errorAt returns an *Error at n.
-func (p *parser) errorAt(n *yaml.Node, format string, args ...any) *Error {
-	line, col := 1, 1
-	if n != nil && n.Line > 0 {
-		line, col = n.Line, n.Column
-	}
-	return &Error{File: p.file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // absent reports whether a doc field's key was missing from the file.

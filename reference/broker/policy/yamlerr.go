@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -14,17 +13,8 @@ import (
 // messages a policy author meets into this file's words: the yaml package
 // speaks of Go types ("field x not found in type policy.docRule").
 func (p *parser) yamlError(err error, at *yaml.Node) error {
-	var le *yaml.LoadError // LoadErrors yields its first error here
-	if !errors.As(err, &le) {
-		return p.errorAt(at, "%v", err)
-	}
-	e := p.errorAt(at, "%s", rewriteYAMLMessage(le.Message))
-	if le.Mark.Line > 0 {
-		e.Line, e.Column = le.Mark.Line, le.Mark.Column
-	}
-	if le.ContextMsg != "" {
-		e.Msg += " (" + le.ContextMsg + ")"
-	}
+	e := p.LoadError(err, at)
+	e.Msg = rewriteYAMLMessage(e.Msg)
 	return e
 }
 

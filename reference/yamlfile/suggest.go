@@ -1,11 +1,11 @@
-package scenarios
+package yamlfile
 
 import "strings"
 
-// suggest returns the candidate closest to got, for "did you mean" hints,
+// Suggest returns the candidate closest to got, for "did you mean" hints,
 // or "" when none is close enough to be a likely typo: a hint that names
 // an unrelated word only misleads.
-func suggest(got string, candidates []string) string {
+func Suggest(got string, candidates []string) string {
 	if len(got) > 64 {
 		return "" // no typo is that long, and the distance costs len(got) per candidate byte
 	}
@@ -27,9 +27,9 @@ func suggest(got string, candidates []string) string {
 	return best
 }
 
-// didYouMean is suggest worded for the end of a message: ` (did you mean "x"?)` or "".
-func didYouMean(got string, candidates []string) string {
-	if s := suggest(got, candidates); s != "" && s != got {
+// DidYouMean is Suggest worded for the end of a message: ` (did you mean "x"?)` or "".
+func DidYouMean(got string, candidates []string) string {
+	if s := Suggest(got, candidates); s != "" && s != got {
 		return ` (did you mean "` + s + `"?)`
 	}
 	return ""
