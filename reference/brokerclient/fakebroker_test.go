@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ type fakeBroker struct {
 
 	revFeed  chan revItem // what WatchRevocations streams
 	revAfter chan uint64  // the after_sequence of each WatchRevocations call
+	revGen   atomic.Int64 // counts WatchRevocations calls: only the latest stream takes from revFeed
 }
 
 // revItem is one scripted step of a revocation stream: an event to send, or an error ending the stream.
@@ -245,12 +247,18 @@ func (b *fakeBroker) WatchRevocations(in *jitv1.WatchRevocationsRequest, s grpc.
 	if err := b.call("WatchRevocations"); err != nil {
 		return err
 	}
+	gen := b.revGen.Add(1)
 	b.revAfter <- in.GetAfterSequence()
 	for {
 		select {
 		case it := <-b.revFeed:
 			if it.err != nil {
 				return it.err
+			}
+			if gen != b.revGen.Load() || s.Context().Err() != nil {
+				// A stream the follower has cut does not swallow what the next one is due.
+				go func() { b.revFeed <- it }()
+				return status.Error(codes.Canceled, "superseded")
 			}
 			if err := s.Send(it.ev); err != nil {
 				return err

@@ -2,6 +2,7 @@ package brokerclient
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -179,15 +180,22 @@ func (r *Revocations) run(ctx context.Context) {
 }
 
 // stream reads one WatchRevocations stream; heard says whether it delivered anything.
+//
+// A stream silent for the staleness bound is cut and opened again: a
+// partition that drops packets instead of resetting the connection leaves
+// Recv waiting on a dead connection for as long as TCP keeps it, and the
+// view is stale by then anyway, so reconnecting costs nothing.
 func (r *Revocations) stream(ctx context.Context) (heard bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := r.clock.AfterFunc(r.maxAge, func() { cancel(errSilent) })
+	defer silent.Stop()
 	r.mu.RLock()
 	after := r.sequence
 	r.mu.RUnlock()
 	st, err := r.client.WatchRevocations(ctx, &jitv1.WatchRevocationsRequest{AfterSequence: after})
 	if err != nil {
-		return false, err
+		return false, silentOr(ctx, err)
 	}
 	for {
 		ev, err := st.Recv()
@@ -195,11 +203,23 @@ func (r *Revocations) stream(ctx context.Context) (heard bool, err error) {
 			return heard, errStreamEnded
 		}
 		if err != nil {
-			return heard, err
+			return heard, silentOr(ctx, err)
 		}
 		heard = true
+		silent.Reset(r.maxAge)
 		r.apply(ev)
 	}
+}
+
+// errSilent ends a revocation stream that delivered nothing, not even a heartbeat, for the staleness bound.
+var errSilent = errors.New("the revocation stream was silent for the staleness bound")
+
+// silentOr returns errSilent when the watchdog cut the stream, else err.
+func silentOr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errSilent) {
+		return errSilent
+	}
+	return err
 }
 
 // apply records one event or heartbeat.

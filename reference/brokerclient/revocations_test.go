@@ -85,6 +85,7 @@ func TestRevokedGrantIsRefusedUntilItExpires(t *testing.T) {
 	f.clock.Advance(61 * time.Second)
 	assert.ErrorIs(t, f.rev.Check("jti-a", f.clock.Now()), reason.RevocationViewStale,
 		"not reported as revoked once expired (only the 61 s of silence shows)")
+	f.nextStream(t) // the silence also had the stream cut and opened again
 	f.send(t, heartbeat(1))
 	assert.Equal(t, 0, f.rev.Status().Revoked)
 	assert.NoError(t, f.rev.Check("jti-a", f.clock.Now()))
@@ -129,6 +130,7 @@ func TestRevocationViewStaleness(t *testing.T) {
 			f.clock.Advance(5 * time.Second)
 			checkStale("20s")
 			assert.Equal(t, 2*tc.wantStaleAllows, f.rev.StaleAllows())
+			assert.Equal(t, uint64(0), f.nextStream(t), "the silent stream was cut and opened again")
 
 			f.send(t, heartbeat(0))
 			assert.NoError(t, f.rev.Check("jti-a", f.clock.Now()))
@@ -169,6 +171,30 @@ func TestRevocationsResumeAfterReconnect(t *testing.T) {
 	for i, d := range waits[1:] {
 		assert.LessOrEqual(t, d, f.rev.backoff.ceiling(i+1))
 	}
+}
+
+// TestSilentStreamIsCutAndReopened: a stream that stays open but delivers
+// nothing (a partition that drops packets) is cut once it has been silent
+// for the staleness bound, and the follower resumes on a new one; a stream
+// that delivers heartbeats in time is left alone.
+func TestSilentStreamIsCutAndReopened(t *testing.T) {
+	f := newFeed(t, Strict)
+	f.send(t, f.revoke(1, "jti-a", t0.Add(time.Hour)))
+	for range 3 {
+		f.clock.Advance(10 * time.Second)
+		f.send(t, heartbeat(1))
+	}
+	select {
+	case after := <-f.broker.revAfter:
+		t.Fatalf("a stream that heard heartbeats in time was reopened (after %d)", after)
+	default:
+	}
+
+	f.clock.Advance(15 * time.Second)
+	assert.Equal(t, uint64(1), f.nextStream(t), "resumes after the last sequence seen")
+	assert.Contains(t, f.rev.Status().LastError, "silent")
+	f.send(t, f.revoke(2, "jti-b", t0.Add(time.Hour)))
+	assert.ErrorIs(t, f.rev.Check("jti-b", f.clock.Now()), reason.GrantRevoked)
 }
 
 func TestRevocationCheckDoesNotAllocate(t *testing.T) {
