@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strconv"
@@ -63,25 +62,7 @@ func WriteConformanceJUnit(w io.Writer, r *ConformanceResult) error {
 		suite.Cases = append(suite.Cases, jc)
 		suite.Tests++
 	}
-	var text strings.Builder
-	if err := WriteConformanceText(&text, r); err != nil {
-		return err
-	}
-	suite.SystemOut = &junitText{Text: text.String()}
-	doc := junitSuites{
-		Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
-		Time: secs, Suites: []junitSuite{suite},
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return encodeJUnit(w, suite, func(tw io.Writer) error { return WriteConformanceText(tw, r) })
 }
 
 // caseText is a case in a few lines: the fault, the expectation, and each variant's answer.

@@ -107,13 +107,19 @@ func WriteJUnit(w io.Writer, r *Result) error {
 		suite.Cases = append(suite.Cases, c)
 		suite.Tests++
 	}
-	var text strings.Builder
-	if err := WriteText(&text, r); err != nil {
+	return encodeJUnit(w, suite, func(tw io.Writer) error { return WriteText(tw, r) })
+}
+
+// encodeJUnit writes suite as a one-suite JUnit document, with the text
+// report written by text in the suite's system-out.
+func encodeJUnit(w io.Writer, suite junitSuite, text func(io.Writer) error) error {
+	var b strings.Builder
+	if err := text(&b); err != nil {
 		return err
 	}
-	suite.SystemOut = &junitText{Text: text.String()}
-	doc := junitSuites{Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Time: secs, Suites: []junitSuite{suite}}
-
+	suite.SystemOut = &junitText{Text: b.String()}
+	doc := junitSuites{Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
+		Time: suite.Time, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
