@@ -16,7 +16,9 @@ type fakeEnv struct {
 	client  ClientKnobs
 	service ServiceKnobs
 	broker  *fakeBroker
-	seed    int64
+	// ctrs is nil for a topology without containers.
+	ctrs *fakeContainers
+	seed int64
 }
 
 var _ Env = (*fakeEnv)(nil)
@@ -50,6 +52,44 @@ func (e *fakeEnv) Client() *ClientKnobs   { return &e.client }
 func (e *fakeEnv) Service() *ServiceKnobs { return &e.service }
 func (e *fakeEnv) Broker() BrokerControl  { return e.broker }
 func (e *fakeEnv) Seed() int64            { return e.seed }
+
+func (e *fakeEnv) Containers() (Containers, error) {
+	if e.ctrs == nil {
+		return nil, fmt.Errorf("%w (this one has none)", ErrNoContainers)
+	}
+	return e.ctrs, nil
+}
+
+// fakeContainers records the container operations faults ask for; fail
+// makes the named one fail.
+type fakeContainers struct {
+	mu    sync.Mutex
+	calls []string
+	fail  string
+}
+
+func (c *fakeContainers) record(call string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, call)
+	if call == c.fail {
+		return fmt.Errorf("%s: the engine refused", call)
+	}
+	return nil
+}
+
+func (c *fakeContainers) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
+
+func (c *fakeContainers) PauseBroker(context.Context) error     { return c.record("PauseBroker") }
+func (c *fakeContainers) UnpauseBroker(context.Context) error   { return c.record("UnpauseBroker") }
+func (c *fakeContainers) KillBroker(context.Context) error      { return c.record("KillBroker") }
+func (c *fakeContainers) RestartBroker(context.Context) error   { return c.record("RestartBroker") }
+func (c *fakeContainers) DisconnectVault(context.Context) error { return c.record("DisconnectVault") }
+func (c *fakeContainers) ReconnectVault(context.Context) error  { return c.record("ReconnectVault") }
 
 // fakeBroker records the control calls faults make.
 type fakeBroker struct {

@@ -48,6 +48,9 @@ type Env interface {
 	Service() *ServiceKnobs
 	// Broker returns the control surface of the broker.
 	Broker() BrokerControl
+	// Containers returns the broker's and the service's containers; on a
+	// topology without containers, an error wrapping ErrNoContainers.
+	Containers() (Containers, error)
 	// Seed is the run's seed, for faults that draw random numbers.
 	Seed() int64
 }

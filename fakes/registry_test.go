@@ -9,8 +9,8 @@ import (
 )
 
 var allKinds = []string{
-	KindApproval, KindBrokerDown, KindBrokerRestart, KindClockSkew, KindCredentialsMissing, KindKeyRotation,
-	KindNetwork, KindRetryWithoutDeadlineExtension, KindRevoke, KindShortDeadline, KindStreamInterceptorMissing,
+	KindApproval, KindBrokerDown, KindBrokerRestart, KindClockSkew, KindContainerKill, KindContainerPause,
+	KindCredentialsMissing, KindKeyRotation, KindNetwork, KindNetworkPartition, KindRetryWithoutDeadlineExtension, KindRevoke, KindShortDeadline, KindStreamInterceptorMissing,
 	KindTokenMutation, KindTokensNotPropagated, KindVerifierAlgorithms, KindVerifierWrongKey,
 }
 

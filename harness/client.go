@@ -69,7 +69,7 @@ func newCaller(e *Env) (*caller, error) {
 	switch cl.Grants {
 	case GrantsBroker:
 		conn, err := grpc.NewClient("passthrough:///broker",
-			grpc.WithContextDialer(e.links[fakes.LinkClientBroker].Dialer(e.brokerEP.dialer())),
+			grpc.WithContextDialer(e.links[fakes.LinkClientBroker].Dialer(e.sys.dialBroker)),
 			grpc.WithTransportCredentials(insecure.NewCredentials()), reconnect,
 			grpc.WithPerRPCCredentials(interceptor.NewCredentials(interceptor.ClientConfig{
 				Identity: identityFor(stack.BrokerAudience, false), Policy: broker.ServerPolicy, Insecure: true, Clock: clock})))
@@ -108,7 +108,7 @@ func newCaller(e *Env) (*caller, error) {
 	}
 	c.creds = interceptor.NewCredentials(cfg)
 	conn, err := grpc.NewClient("passthrough:///service",
-		grpc.WithContextDialer(e.links[fakes.LinkClientService].Dialer(e.serviceEP.dialer())),
+		grpc.WithContextDialer(e.links[fakes.LinkClientService].Dialer(e.sys.dialService)),
 		grpc.WithTransportCredentials(insecure.NewCredentials()), reconnect,
 		grpc.WithPerRPCCredentials(&callCredentials{inner: c.creds}))
 	if err != nil {

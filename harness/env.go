@@ -10,8 +10,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/jitbench/jitbench/fakes"
-	"github.com/jitbench/jitbench/reference/broker/policy"
-	"github.com/jitbench/jitbench/reference/brokerclient"
 	"github.com/jitbench/jitbench/reference/stack"
 	"github.com/jitbench/jitbench/scenarios"
 )
@@ -22,33 +20,41 @@ import (
 type Env struct {
 	sc      scenarios.Scenario // defaults filled in
 	topo    string
+	reach   reach
 	clocks  map[string]*fakes.SkewClock
 	links   map[string]*fakes.Link
 	client  fakes.ClientKnobs
 	service fakes.ServiceKnobs
 
-	// mu guards sys.Broker and sys.BrokerServer, which a broker restart replaces.
-	mu        sync.RWMutex
-	sys       *stack.System
-	brokerEP  *endpoint
-	serviceEP *endpoint
-	rotations int
-
+	sys      system
 	reviewer *reviewer
 	caller   *caller
 	ran      bool         // Run happened: the timeline's faults are spent
 	faults   []*scheduled // the dynamic faults, for the timeline
 	undo     []func()     // static faults' removes, run at Close
-	closers  []func()
+	closed   bool
+
+	// reported holds errors of parts that cannot return them (a container
+	// fault's undoing operation); Run and Close return them.
+	errMu    sync.Mutex
+	reported []error
 }
 
 var _ fakes.Env = (*Env)(nil)
 
 // Start builds the whole system for sc on topology topo ("" means the
-// scenario's own, else in-process): it creates the faults, applies the
-// static ones, starts the broker and the protected service with the
-// scenario's settings, and connects the caller. The dynamic faults wait for
-// Run. Close the Env when done.
+// scenario's own, else in-process): it checks that every setting and fault
+// of sc can act on that topology, creates the faults, applies the static
+// ones, starts the broker and the protected service with the scenario's
+// settings, and connects the caller. The dynamic faults wait for Run. Close
+// the Env when done.
+//
+// On topology container the broker and the Vault run in containers
+// (package containers), built from this jitbench: the error wraps
+// ErrNoEngine where no Docker engine answers. A scenario that needs what
+// containers cannot do (ErrNeedsLocal) or a container fault elsewhere
+// (fakes.ErrNoContainers) is refused before anything starts, naming the
+// fault's file:line:col.
 func Start(ctx context.Context, sc *scenarios.Scenario, topo string) (*Env, error) {
 	return start(ctx, sc, topo, nil)
 }
@@ -68,10 +74,13 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fak
 	if !slices.Contains(Topologies(), topo) {
 		return nil, fmt.Errorf("scenario %s: topology %q is not supported here (want one of %v)", sc.Name, topo, Topologies())
 	}
-	e := &Env{sc: withDefaults(*sc), topo: topo}
+	e := &Env{sc: withDefaults(*sc), topo: topo, reach: reach{topo: topo}}
+	if err := preflight(e.sc, topo); err != nil {
+		return nil, fmt.Errorf("scenario %s on topology %s: %w", sc.Name, topo, err)
+	}
 	defer func() {
 		if err != nil {
-			e.Close()
+			err = errors.Join(err, e.Close())
 		}
 	}()
 	e.clocks = map[string]*fakes.SkewClock{
@@ -101,15 +110,18 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fak
 			continue
 		}
 		remove, err := f.impl.Apply(e)
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: fault %s: %w", sc.Name, f.spec.Kind, err)
+		if err == nil {
+			err = e.reach.build(e.service.Settings())
 		}
 		if remove != nil {
 			e.undo = append(e.undo, remove)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: fault %s: %w", sc.Name, f.spec.Kind, err)
+		}
 	}
-	if err := e.startSystem(ctx); err != nil {
-		return nil, fmt.Errorf("scenario %s: start the system: %w", sc.Name, err)
+	if e.sys, err = e.startSystem(ctx); err != nil {
+		return nil, fmt.Errorf("scenario %s: start the system on topology %s: %w", sc.Name, topo, err)
 	}
 	if e.caller, err = newCaller(e); err != nil {
 		return nil, fmt.Errorf("scenario %s: connect the caller: %w", sc.Name, err)
@@ -118,64 +130,21 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fak
 	return e, nil
 }
 
-// startSystem starts the broker and the protected service with the
-// scenario's settings and the service knobs as static faults left them.
-func (e *Env) startSystem(ctx context.Context) error {
-	var err error
-	if e.brokerEP, err = newEndpoint(e.topo); err != nil {
-		return err
-	}
-	e.closers = append(e.closers, e.brokerEP.Close)
-	if e.serviceEP, err = newEndpoint(e.topo); err != nil {
-		return err
-	}
-	e.closers = append(e.closers, e.serviceEP.Close)
-
-	knobs := e.service.Settings()
-	svc := e.sc.Service
-	cfg := stack.SystemConfig{
-		Service: stack.Config{
-			GrantAlgorithms:     svc.Algorithms,
-			Leeway:              svc.Leeway,
-			MaxGrantLifetime:    svc.MaxGrantLifetime,
-			Clock:               e.clocks[fakes.TargetService],
-			NoStreamInterceptor: knobs.NoStreamInterceptor,
-			AccessHint:          "request access from the scenario's broker (jitbench access request)",
-		},
-		MaxStaleness: svc.MaxStaleness,
-		Clock:        e.clocks[fakes.TargetBroker],
-		DialBroker:   e.links[fakes.LinkServiceBroker].Dialer(e.brokerEP.dialer()),
-	}
-	if len(knobs.Algorithms) > 0 {
-		cfg.Service.GrantAlgorithms = knobs.Algorithms
-	}
-	if knobs.Leeway > 0 {
-		cfg.Service.Leeway = knobs.Leeway
-	}
-	if cfg.RevocationMode, err = brokerclient.ParseMode(svc.RevocationMode); err != nil {
-		return err
-	}
-	if len(e.sc.Broker.PolicyMethods) > 0 {
-		cfg.Policy = policy.Default()
-		for i := range cfg.Policy.Rules {
-			cfg.Policy.Rules[i].Match.Methods = slices.Clone(e.sc.Broker.PolicyMethods)
+// startSystem starts the broker and the service where the topology says.
+// A nil system, never a typed nil, comes with an error.
+func (e *Env) startSystem(ctx context.Context) (system, error) {
+	if e.reach.local() {
+		l, err := startLocal(ctx, e)
+		if err != nil {
+			return nil, err
 		}
+		return l, nil
 	}
-	if e.sc.Broker.Approval == ApprovalAuto {
-		cfg.AutoApprove = e.sc.Broker.AutoApprove
-	}
-	if cfg.GrantKeys, err = brokerKeys(e.sc.Broker.Algorithm); err != nil {
-		return err
-	}
-	if knobs.WrongGrantKeys {
-		cfg.ServiceGrantKeys = wrongGrantKeys()
-	}
-	sys, err := stack.StartSystem(ctx, cfg, e.brokerEP.listener(), e.serviceEP.listener())
+	c, err := startCluster(ctx, e)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.sys = sys
-	return nil
+	return c, nil
 }
 
 // Scenario returns the scenario the Env runs, with defaults filled in.
@@ -184,18 +153,25 @@ func (e *Env) Scenario() scenarios.Scenario { return e.sc }
 // Topology returns the topology the Env runs on.
 func (e *Env) Topology() string { return e.topo }
 
-// System returns the running reference system. Its Broker field changes on
-// a broker restart: use WithBroker to reach the broker while faults run.
-func (e *Env) System() *stack.System { return e.sys }
-
-// WithBroker calls fn with the broker system while no restart can replace its broker.
-func (e *Env) WithBroker(fn func(sys *stack.System) error) error {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	if e.sys == nil {
-		return errors.New("the system is not running")
+// System returns the running reference system; nil on topology container,
+// whose system runs in containers. Its Broker field changes on a broker
+// restart: use WithBroker to reach the broker while faults run.
+func (e *Env) System() *stack.System {
+	if l, ok := e.sys.(*localSystem); ok {
+		return l.sys
 	}
-	return fn(e.sys)
+	return nil
+}
+
+// WithBroker calls fn with the broker system while no restart can replace
+// its broker. On topology container there is none in this process: it
+// returns an error wrapping ErrNeedsLocal.
+func (e *Env) WithBroker(fn func(sys *stack.System) error) error {
+	l, ok := e.sys.(*localSystem)
+	if !ok {
+		return needsLocal("reaching the broker in this process", "it runs in a container")
+	}
+	return l.withBroker(fn)
 }
 
 // ServiceConn returns the caller's connection to the protected service; its
@@ -212,10 +188,14 @@ func (e *Env) Clock(target string) (*fakes.SkewClock, error) {
 
 // Link implements fakes.Env.
 func (e *Env) Link(name string) (*fakes.Link, error) {
-	if l, ok := e.links[name]; ok {
-		return l, nil
+	l, ok := e.links[name]
+	if !ok {
+		return nil, fmt.Errorf("no link %q (want %s, %s or %s)", name, fakes.LinkClientService, fakes.LinkClientBroker, fakes.LinkServiceBroker)
 	}
-	return nil, fmt.Errorf("no link %q (want %s, %s or %s)", name, fakes.LinkClientService, fakes.LinkClientBroker, fakes.LinkServiceBroker)
+	if err := e.reach.link(name); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Client implements fakes.Env.
@@ -227,27 +207,55 @@ func (e *Env) Service() *fakes.ServiceKnobs { return &e.service }
 // Broker implements fakes.Env.
 func (e *Env) Broker() fakes.BrokerControl { return brokerControl{e} }
 
+// Containers implements fakes.Env: the broker's and the Vault's containers
+// on topology container; elsewhere an error wrapping fakes.ErrNoContainers.
+func (e *Env) Containers() (fakes.Containers, error) {
+	if err := e.reach.containers(); err != nil {
+		return nil, err
+	}
+	return e.sys.containers()
+}
+
 // Seed implements fakes.Env.
 func (e *Env) Seed() int64 { return e.sc.Seed }
 
-// Close stops the reviewer, the caller and the system, and undoes the static faults.
-func (e *Env) Close() {
+// report keeps err (if any) for Run and Close to return.
+func (e *Env) report(err error) {
+	if err == nil {
+		return
+	}
+	e.errMu.Lock()
+	e.reported = append(e.reported, err)
+	e.errMu.Unlock()
+}
+
+// takeReported returns the errors reported so far, joined, and forgets them.
+func (e *Env) takeReported() error {
+	e.errMu.Lock()
+	defer e.errMu.Unlock()
+	err := errors.Join(e.reported...)
+	e.reported = nil
+	return err
+}
+
+// Close stops the reviewer, the caller and the system (on topology
+// container it removes the containers, networks and volume), and undoes the
+// static faults. Its error is what could not be removed, or a fault's
+// undoing operation that failed since Run.
+func (e *Env) Close() error {
 	if e.reviewer != nil {
 		e.reviewer.stop()
 	}
 	if e.caller != nil {
 		e.caller.close()
 	}
-	e.mu.Lock()
-	if e.sys != nil {
-		e.sys.Stop()
+	if e.sys != nil && !e.closed {
+		e.report(e.sys.close())
 	}
-	e.mu.Unlock()
-	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i]()
-	}
+	e.closed = true
 	for i := len(e.undo) - 1; i >= 0; i-- {
 		e.undo[i]()
 	}
-	e.closers, e.undo = nil, nil
+	e.undo = nil
+	return e.takeReported()
 }

@@ -18,14 +18,21 @@ import (
 	"github.com/jitbench/jitbench/scenarios"
 )
 
+// localTopologies run the system in this process.
+var localTopologies = []string{TopologyInProcess, TopologyTCP}
+
 // startEnv starts sc (with extra faults) and closes it when the test ends.
 func startEnv(t *testing.T, sc *scenarios.Scenario, topo string, extra ...fakes.Fault) *Env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	within := 10 * time.Second
+	if topo == TopologyContainer {
+		within = 5 * time.Minute // the first start builds the binary and the images
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), within)
 	defer cancel()
 	e, err := start(ctx, sc, topo, extra)
 	require.NoError(t, err)
-	t.Cleanup(e.Close)
+	t.Cleanup(func() { assert.NoError(t, e.Close()) })
 	return e
 }
 
@@ -41,19 +48,29 @@ func runEnv(t *testing.T, e *Env) *Report {
 // only asserts that every call of r got code and reason in phase, and the handler ran exactly for OK calls.
 func only(t *testing.T, r *Report, code codes.Code, why reason.Reason, phase string) {
 	t.Helper()
-	require.Len(t, r.Rows, 1, "%+v", r.Rows)
-	assert.Equal(t, Row{Code: reason.CodeName(code), Reason: string(why), Phase: phase, Count: r.Calls, Share: "100%", P50: r.Rows[0].P50}, r.Rows[0])
+	onlyRow(t, r, code, why, phase)
 	assert.True(t, checkNamed(t, r, HandlerCheck).Pass, "%+v", checkNamed(t, r, HandlerCheck))
 }
 
+// onlyRow asserts that every call of r got code and reason in phase.
+func onlyRow(t *testing.T, r *Report, code codes.Code, why reason.Reason, phase string) {
+	t.Helper()
+	require.Len(t, r.Rows, 1, "%+v", r.Rows)
+	assert.Equal(t, Row{Code: reason.CodeName(code), Reason: string(why), Phase: phase, Count: r.Calls, Share: "100%", P50: r.Rows[0].P50}, r.Rows[0])
+}
+
+// TestStartRunsTheWholeSystemOnEveryTopology covers the topologies in this
+// process; TestContainerTopologyDrivesTheCluster covers topology container.
 func TestStartRunsTheWholeSystemOnEveryTopology(t *testing.T) {
-	for _, topo := range Topologies() {
+	for _, topo := range localTopologies {
 		t.Run(topo, func(t *testing.T) {
 			t.Parallel()
 			e := startEnv(t, &scenarios.Scenario{Name: "baseline", Load: scenarios.LoadProfile{Calls: 5, Concurrency: 2}}, topo)
 			r := runEnv(t, e)
+			assert.Equal(t, topo, r.Topology)
 			only(t, r, codes.OK, "", PhaseCall)
 			assert.EqualValues(t, 5, r.HandlerRuns)
+			assert.Empty(t, r.Notes)
 			assert.Equal(t, 1, r.Figures.Approvals, "one access request serves every call: the grant is cached")
 			assert.Positive(t, r.Figures.GrantWait)
 		})
@@ -63,8 +80,8 @@ func TestStartRunsTheWholeSystemOnEveryTopology(t *testing.T) {
 func TestStartRefusesWhatItCannotRun(t *testing.T) {
 	_, err := Start(t.Context(), nil, "")
 	require.Error(t, err)
-	_, err = Start(t.Context(), &scenarios.Scenario{Name: "x"}, "container")
-	require.ErrorContains(t, err, `topology "container"`)
+	_, err = Start(t.Context(), &scenarios.Scenario{Name: "x"}, "moon")
+	require.ErrorContains(t, err, `topology "moon"`)
 	_, err = Start(t.Context(), &scenarios.Scenario{Name: "x", Faults: []scenarios.Fault{{Kind: "no-such-fault"}}}, "")
 	require.ErrorContains(t, err, "no-such-fault")
 }
@@ -231,7 +248,7 @@ func TestBrokerControl(t *testing.T) {
 	})
 	t.Run("restart", func(t *testing.T) {
 		t.Parallel()
-		for _, topo := range Topologies() {
+		for _, topo := range localTopologies {
 			e := startEnv(t, &scenarios.Scenario{Name: "restart", Load: scenarios.LoadProfile{Calls: 2}}, topo)
 			only(t, runEnv(t, e), codes.OK, "", PhaseCall)
 			var before *jitv1.AccessRequest

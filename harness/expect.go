@@ -76,7 +76,9 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 		out = append(out, Check{Name: name, Want: bound.String(), Got: got.String(), Pass: bound.Check(got)})
 	}
 
-	out = append(out, handlerCheck(rec))
+	if !rec.HandlerUncounted {
+		out = append(out, handlerCheck(rec))
+	}
 	if sc.Explain != "" {
 		c := Check{Name: ExplainCheck, Want: "no error", Got: "ok", Pass: explainErr == nil}
 		if explainErr != nil {

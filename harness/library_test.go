@@ -1,13 +1,17 @@
 package harness
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
+	"github.com/jitbench/jitbench/reference/reason"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
@@ -19,17 +23,99 @@ func TestLibrary(t *testing.T) {
 	require.NotEmpty(t, lib)
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("%d library scenarios in %v", len(lib), time.Since(start)) })
+	var inContainers []*scenarios.Scenario
 	for _, sc := range lib {
+		if sc.Topology == TopologyContainer {
+			inContainers = append(inContainers, sc)
+			continue
+		}
 		t.Run(sc.Name, func(t *testing.T) {
 			// Each scenario has its own system, clocks and links, and its
 			// timeline's margins are wide enough to share the machine.
 			t.Parallel()
-			rep := Run(t, sc)
-			if rep != nil && sc.Explain != "" {
-				assert.NotEmpty(t, rep.Explanation)
-			}
+			checkLibraryRun(t, sc, Run(t, sc))
 		})
 	}
+	t.Run("topology container", func(t *testing.T) {
+		// The container scenarios spend their time waiting on Docker and
+		// on their timelines: they run all at once, in one of the test's
+		// parallel slots, then each is judged in a subtest of its own
+		// (skipped where no Docker engine answers).
+		t.Parallel()
+		reps := make([]*Report, len(inContainers))
+		errs := make([]error, len(inContainers))
+		var wg sync.WaitGroup
+		for i, sc := range inContainers {
+			wg.Go(func() { reps[i], errs[i] = RunScenario(t.Context(), sc) })
+		}
+		wg.Wait()
+		for i, sc := range inContainers {
+			t.Run(sc.Name, func(t *testing.T) {
+				rep := judge(t, reps[i], errs[i])
+				checkLibraryRun(t, sc, rep)
+				assert.Equal(t, []string{NoteHandlerUncounted}, rep.Notes, "the report says what a container hides")
+			})
+		}
+	})
+}
+
+// checkLibraryRun checks what every library run shows beyond its
+// expectations: an explanation, and the scenario's claims.
+func checkLibraryRun(t *testing.T, sc *scenarios.Scenario, rep *Report) {
+	t.Helper()
+	if sc.Explain != "" {
+		assert.NotEmpty(t, rep.Explanation)
+	}
+	if claim, ok := claims[sc.Name]; ok {
+		t.Log("\n" + rep.Explanation)
+		claim(t, rep)
+	}
+}
+
+// claims are what library scenarios show beyond their expectations: the
+// order of outcomes and the timeline, which shares cannot express.
+var claims = map[string]func(t *testing.T, r *Report){
+	"partition-strict-fails-closed": failsClosedForGood,
+	"broker-crash-recovers":         recoversAfterTheOutage,
+	"broker-paused":                 stallsThenResumes,
+}
+
+// failsClosedForGood: calls pass until the first refusal, and from then
+// on no call succeeds: each is refused because the view is stale (or, had
+// the revocation got through, because the grant is revoked).
+func failsClosedForGood(t *testing.T, r *Report) {
+	first := slices.IndexFunc(r.Outcomes, func(o Outcome) bool { return o.Code != codes.OK })
+	require.Positive(t, first, "calls pass until the view is stale, then one is refused")
+	for _, o := range r.Outcomes[first:] {
+		assert.Equal(t, codes.PermissionDenied, o.Code, "call %d at %v", o.Index, o.At)
+		assert.Contains(t, []reason.Reason{reason.RevocationViewStale, reason.GrantRevoked}, o.Reason, "call %d at %v", o.Index, o.At)
+	}
+}
+
+// recoversAfterTheOutage: the per-second timeline shows the outage: the
+// first second (before the kill) passes, later seconds have failures, and
+// calls pass again in the last one; failures are outage codes only, and
+// the last call passes: the clients recovered.
+func recoversAfterTheOutage(t *testing.T, r *Report) {
+	require.NotNil(t, r.Result)
+	tl := r.Result.Timeline
+	require.GreaterOrEqual(t, len(tl), 3, "a run of a few seconds")
+	var outage []int64
+	for _, s := range tl {
+		t.Logf("second %d: sent %d, completed %d, codes %v", s.T, s.Sent, s.Completed, s.Codes)
+		if s.Codes["OK"] < s.Completed {
+			outage = append(outage, s.T)
+		}
+	}
+	assert.NotEmpty(t, outage, "some seconds show failed calls")
+	assert.NotContains(t, outage, tl[0].T, "the first second is before the kill")
+	assert.Positive(t, tl[len(tl)-1].Codes["OK"], "calls pass again at the end")
+	for _, o := range r.Outcomes {
+		if o.Code != codes.OK {
+			assert.Contains(t, []codes.Code{codes.Unavailable, codes.DeadlineExceeded}, o.Code, "call %d at %v: %s", o.Index, o.At, o.Message)
+		}
+	}
+	assert.Equal(t, codes.OK, r.Outcomes[len(r.Outcomes)-1].Code, "the last call passes: the clients recovered")
 }
 
 // TestLibraryIsDeterministic runs the scenarios that draw random numbers
@@ -68,4 +154,19 @@ func drawsRandom(faults []scenarios.Fault) bool {
 		}
 	}
 	return false
+}
+
+// stallsThenResumes: while the broker is frozen calls run out of their
+// deadline (never UNAVAILABLE: its connections stay open); before and
+// after, they pass.
+func stallsThenResumes(t *testing.T, r *Report) {
+	require.NotEmpty(t, r.Outcomes)
+	for _, o := range r.Outcomes {
+		if o.Code != codes.OK {
+			assert.Equal(t, codes.DeadlineExceeded, o.Code, "call %d at %v: %s", o.Index, o.At, o.Message)
+			assert.GreaterOrEqual(t, o.Latency, o.Deadline, "call %d waited out its deadline", o.Index)
+		}
+	}
+	assert.Equal(t, codes.OK, r.Outcomes[0].Code, "the first call is before the pause")
+	assert.Equal(t, codes.OK, r.Outcomes[len(r.Outcomes)-1].Code, "the last call is after it")
 }

@@ -27,6 +27,14 @@ func (r *Report) WriteText(w io.Writer) {
 	r.writeRows(w)
 	fmt.Fprintf(w, "  latency p50 %v  p90 %v  p99 %v  max %v\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
 	r.writeChecks(w, "  ")
+	r.writeNotes(w, "  ")
+}
+
+// writeNotes prints what the run could not observe or check.
+func (r *Report) writeNotes(w io.Writer, indent string) {
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "%snote: %s\n", indent, n)
+	}
 }
 
 func (r *Report) writeRows(w io.Writer) {
@@ -61,6 +69,7 @@ func (r *Report) Diff() string {
 	fmt.Fprintf(&b, "scenario %s: %d of %d checks failed (%s, seed %d, %d calls)\n\n",
 		r.Scenario, len(failed), len(r.Checks), r.Topology, r.Seed, r.Calls)
 	r.writeChecks(&b, "")
+	r.writeNotes(&b, "")
 	b.WriteString("\nwhat the calls got:\n")
 	r.writeRows(&b)
 	if r.TopDenial != nil {
@@ -122,4 +131,5 @@ func (r *Report) WriteRepro(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nExpectations: %s\n", r.Verdict())
 	r.writeChecks(w, "  ")
+	r.writeNotes(w, "  ")
 }

@@ -31,10 +31,12 @@ type Report struct {
 	Rows []Row `json:"rows"`
 	// Latency summarises every call's latency.
 	Latency Latency `json:"latency"`
-	// HandlerRuns counts how often the protected handler ran.
+	// HandlerRuns counts how often the protected handler ran (0 when it could not be counted: see Notes).
 	HandlerRuns int64 `json:"handler_runs"`
 	// Checks are the expectations and whether each held.
 	Checks []Check `json:"checks"`
+	// Notes say, in words, what the run could not observe or check.
+	Notes []string `json:"notes,omitempty"`
 	// Figures are the measured values the explanation is rendered with.
 	Figures Figures `json:"figures"`
 	// Explanation is the scenario's explain: template rendered with Figures.
@@ -107,6 +109,11 @@ func (r *Report) Failed() []Check {
 	return out
 }
 
+// NoteHandlerUncounted is the note of a run whose protected handler's runs
+// could not be counted.
+const NoteHandlerUncounted = "the protected handler's runs cannot be counted in a container: the check that it never ran for a denied call (" +
+	HandlerCheck + ") was left out"
+
 // Evaluate turns a run's record into a report: counts, latency, figures,
 // the rendered explanation and every check. sc is the scenario as run.
 func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
@@ -123,6 +130,9 @@ func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 		Figures:     f,
 		Explanation: text,
 		Outcomes:    rec.Outcomes,
+	}
+	if rec.HandlerUncounted {
+		r.Notes = append(r.Notes, NoteHandlerUncounted)
 	}
 	r.Rows, r.TopDenial = rows(rec.Outcomes)
 	r.Result = withExpectations(rec.Result, r.Checks)

@@ -8,13 +8,18 @@ import (
 	"github.com/jitbench/jitbench/fakes"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/broker"
-	"github.com/jitbench/jitbench/reference/stack"
 )
 
 // reviewPoll is how often the reviewer looks for new pending requests. The
 // broker has no "watch every request" call, and a reviewer reacting within
 // a few milliseconds is well inside any approval delay a scenario scripts.
-const reviewPoll = 2 * time.Millisecond
+// A broker in a container is asked over the network: less often.
+const (
+	reviewPoll          = 2 * time.Millisecond
+	reviewPollContainer = 10 * time.Millisecond
+	// reviewTimeout bounds one review, so a frozen broker cannot hold a reviewer's timer forever.
+	reviewTimeout = 10 * time.Second
+)
 
 // reviewer is the scripted human behind "reviewer" approval: it polls the
 // broker for pending requests as a member of the approver group, asks the
@@ -60,9 +65,13 @@ func (r *reviewer) set(a fakes.Approver) {
 func (r *reviewer) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	every := reviewPoll
+	if !r.env.reach.local() {
+		every = reviewPollContainer
+	}
 	go func() {
 		defer close(r.done)
-		t := time.NewTicker(reviewPoll)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -83,21 +92,8 @@ func (r *reviewer) poll(ctx context.Context) {
 	if a == nil {
 		return
 	}
-	var pending []*jitv1.AccessRequest
-	_ = r.env.WithBroker(func(sys *stack.System) error {
-		in := &jitv1.ListRequestsRequest{State: jitv1.State_STATE_PENDING}
-		for {
-			page, err := sys.Broker.ListRequests(ctx, r.caller, in)
-			if err != nil {
-				return err
-			}
-			pending = append(pending, page.GetRequests()...)
-			if page.GetNextPageToken() == "" {
-				return nil
-			}
-			in.PageToken = page.GetNextPageToken()
-		}
-	})
+	// A failed listing (a broker restarting) is tried again at the next tick.
+	pending, _ := requestsIn(ctx, r.env.sys, jitv1.State_STATE_PENDING)
 	for _, req := range pending {
 		r.mu.Lock()
 		seen, ok := r.decided[req.GetId()]
@@ -146,11 +142,9 @@ func (r *reviewer) review(id string, d fakes.Decision) {
 	if comment == "" {
 		comment = "scripted reviewer"
 	}
-	_ = r.env.WithBroker(func(sys *stack.System) error {
-		_, err := sys.Broker.Review(context.Background(), r.caller,
-			&jitv1.ReviewRequest{Id: id, Decision: decision, Comment: comment})
-		return err
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), reviewTimeout)
+	defer cancel()
+	_ = r.env.sys.review(ctx, &jitv1.ReviewRequest{Id: id, Decision: decision, Comment: comment})
 }
 
 // stop ends polling and cancels reviews not yet made.

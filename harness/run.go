@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/jitbench/jitbench/scenarios"
@@ -15,7 +16,7 @@ type options struct {
 	seed     *int64
 }
 
-// WithTopology runs on topology (TopologyInProcess or TopologyTCP) instead of the scenario's own.
+// WithTopology runs on topology (TopologyInProcess, TopologyTCP or TopologyContainer) instead of the scenario's own.
 func WithTopology(topology string) Option {
 	return func(o *options) { o.topology = topology }
 }
@@ -28,7 +29,9 @@ func WithSeed(seed int64) Option {
 // RunScenario starts sc's system, runs its load with its faults on the
 // timeline, and checks its expectations. The error is a scenario that could
 // not run (a fault that does not build or apply, a system that does not
-// start); failed expectations are in the report.
+// start, containers that could not be removed afterwards); failed
+// expectations are in the report. On topology container it wraps
+// ErrNoEngine where no Docker engine answers.
 func RunScenario(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*Report, error) {
 	var o options
 	for _, opt := range opts {
@@ -43,9 +46,8 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	defer env.Close()
 	rec, err := env.Run(ctx)
-	if err != nil {
+	if err = errors.Join(err, env.Close()); err != nil {
 		return nil, err
 	}
 	ran := env.Scenario()
@@ -54,10 +56,22 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*
 
 // Run runs sc from a Go test and fails t with an expected-vs-got table when
 // an expectation does not hold (or stops it when the scenario cannot run).
-// It returns the report for further assertions; nil when the run failed to happen.
+// A scenario on topology container is skipped, with one line saying why,
+// where no Docker engine answers. It returns the report for further
+// assertions; nil when the run failed to happen.
 func Run(t testing.TB, sc *scenarios.Scenario, opts ...Option) *Report {
 	t.Helper()
 	rep, err := RunScenario(t.Context(), sc, opts...)
+	return judge(t, rep, err)
+}
+
+// judge is Run's verdict on a run's report and error: skip, stop or fail t.
+func judge(t testing.TB, rep *Report, err error) *Report {
+	t.Helper()
+	if errors.Is(err, ErrNoEngine) {
+		t.Skipf("%v", err)
+		return nil
+	}
 	if err != nil {
 		t.Fatalf("%v", err)
 		return nil

@@ -14,6 +14,7 @@ import (
 type recordingTB struct {
 	testing.TB
 	errors []string
+	skips  []string
 	fatal  bool
 }
 
@@ -21,6 +22,11 @@ func (r *recordingTB) Helper() {}
 
 func (r *recordingTB) Errorf(format string, args ...any) {
 	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// Skipf records the skip; the caller returns on its own (testing.T's would end the goroutine).
+func (r *recordingTB) Skipf(format string, args ...any) {
+	r.skips = append(r.skips, fmt.Sprintf(format, args...))
 }
 
 func (r *recordingTB) Fatalf(format string, args ...any) {

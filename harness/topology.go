@@ -15,10 +15,14 @@ const (
 	TopologyInProcess = "inprocess"
 	// TopologyTCP connects every part over loopback TCP (127.0.0.1:0 listeners).
 	TopologyTCP = "tcp"
+	// TopologyContainer runs the broker and the service in Docker containers
+	// on a private network (package containers); the caller stays in this
+	// process and reaches them on their published ports.
+	TopologyContainer = "container"
 )
 
 // Topologies lists the topologies the harness can start, for flag help and validation.
-func Topologies() []string { return []string{TopologyInProcess, TopologyTCP} }
+func Topologies() []string { return []string{TopologyInProcess, TopologyTCP, TopologyContainer} }
 
 // endpoint is one server's address: a listener that outlives the servers
 // using it, so a restarted broker serves again at the same address, and the
@@ -34,7 +38,7 @@ type endpoint struct {
 	once  sync.Once
 }
 
-// newEndpoint listens for topology topo.
+// newEndpoint listens for topology topo (inprocess or tcp).
 func newEndpoint(topo string) (*endpoint, error) {
 	e := &endpoint{conns: make(chan net.Conn), done: make(chan struct{}), stop: make(chan struct{})}
 	switch topo {

@@ -1,16 +1,23 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/signal"
+	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jitbench/jitbench/harness/conformance"
+	"github.com/jitbench/jitbench/harness/containers"
 	"github.com/jitbench/jitbench/reference/reason"
 	"github.com/jitbench/jitbench/reports"
 )
@@ -21,6 +28,7 @@ type conformanceFlags struct {
 	run, skip                 []string
 	junit, markdown, out      string
 	asJSON, example, listCase bool
+	image                     imageFlags
 }
 
 func newConformanceCmd() *cobra.Command {
@@ -53,14 +61,29 @@ A known-failing list (one case id per line, # comments) turns a listed
 failing case into "known failing"; a listed case that passes fails the run
 until it is removed from the list.
 
-Exit codes: 0 every selected case passed (skips allowed), 1 a case failed,
-2 bad flags, config or list, or a target that cannot be reached.`,
+--image runs the target from a container image instead: the image (present
+locally: nothing is pulled) is started with its port (--port, default the
+port of the config's address) published on the host's loopback, the suite
+waits until it answers gRPC there, runs against that address in place of the
+config's (it says so on stderr), and removes the container afterwards, also
+when the suite fails or is interrupted (Ctrl-C). --image-entrypoint,
+--image-arg and --image-env change how the container starts. Docker must
+answer; testcontainers' Ryuk reaper is not used.
+
+Exit codes: 0 every selected case passed (skips allowed), 1 a case failed
+(or the run was interrupted), 2 bad flags, config or list, or a target that
+cannot be reached (an image that is missing, will not start or never
+answers).`,
 		Example: `  jitbench conformance --example-config > target.yaml
   jitbench serve &        # the reference, on 127.0.0.1:7443 and :7444
   jitbench conformance --config target.yaml
   jitbench conformance --config target.yaml --run 'ALG-*' --run 'KEY-*'
   jitbench conformance --config target.yaml --skip 'DL-*' --known-failing known-failing.txt
   jitbench conformance --config target.yaml --junit conformance.xml --markdown "$GITHUB_STEP_SUMMARY" -o conformance.json
+  jitbench conformance --image my-service:1.4 --config target.yaml                  # port: the config address's
+  jitbench conformance --image my-service:1.4 --port 8443 --image-env LOG_LEVEL=debug --config target.yaml
+  jitbench conformance --image jitbench-worker:dev --image-entrypoint /jitbench \
+    --image-arg serve --image-arg --addr=0.0.0.0:7443 --config target.yaml       # 'jitbench serve' in a container
   jitbench conformance --list`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runConformance(cmd, &f) },
@@ -76,10 +99,11 @@ Exit codes: 0 every selected case passed (skips allowed), 1 a case failed,
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON instead of the table")
 	fl.BoolVar(&f.example, "example-config", false, "print a commented example target config (for 'jitbench serve') and exit")
 	fl.BoolVar(&f.listCase, "list", false, "print the catalog: ids, expected codes per profile, needs, faults")
+	f.image.register(c)
 	return c
 }
 
-func runConformance(cmd *cobra.Command, f *conformanceFlags) error {
+func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 	out := cmd.OutOrStdout()
 	switch {
 	case f.example:
@@ -104,8 +128,30 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) error {
 			return usagef("--known-failing: %v", err)
 		}
 	}
-	res, err := conformance.RunSuite(cmd.Context(), cfg, opts)
+	if err := f.image.check(cmd, cfg.Address); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if f.image.name != "" {
+		var (
+			stop   context.CancelFunc
+			remove func() error
+		)
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if remove, err = f.image.start(ctx, cfg, cmd.ErrOrStderr()); err != nil {
+			return err
+		}
+		defer func() {
+			if rmErr := remove(); rmErr != nil && retErr == nil {
+				retErr = failed(rmErr)
+			}
+		}()
+	}
+	res, err := conformance.RunSuite(ctx, cfg, opts)
 	switch {
+	case ctx.Err() != nil:
+		return failed(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
 	case errors.Is(err, conformance.ErrSelection):
 		return usageErr(err)
 	case err != nil:
@@ -169,3 +215,91 @@ func wantName(w conformance.Want) string {
 	}
 	return reason.CodeName(w.Code)
 }
+
+// imageFlags are conformance's --image settings: the target runs from a
+// container image for the length of the suite.
+type imageFlags struct {
+	name, entrypoint string
+	port             int
+	args, env        []string
+}
+
+// imageStartTimeout bounds the target container's start, until it answers gRPC.
+const imageStartTimeout = 2 * time.Minute
+
+func (f *imageFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.name, "image", "", "run the target from this local container image (nothing is pulled) and remove it afterwards")
+	fl.IntVar(&f.port, "port", 0, "with --image, the port the service listens on in the container (default: the port of the config's address)")
+	fl.StringVar(&f.entrypoint, "image-entrypoint", "", "with --image, replace the image's entrypoint with this executable")
+	fl.StringArrayVar(&f.args, "image-arg", nil, "with --image, an argument replacing the image's command (repeatable, in order)")
+	fl.StringArrayVar(&f.env, "image-env", nil, "with --image, KEY=VALUE set in the container's environment (repeatable)")
+}
+
+// check refuses --image-* flags without --image, a bad --port or
+// --image-env, and fills the port from the config's address when unset.
+func (f *imageFlags) check(cmd *cobra.Command, address string) error {
+	if f.name == "" {
+		for _, name := range []string{"port", "image-entrypoint", "image-arg", "image-env"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s goes with --image: it configures the target's container", name)
+			}
+		}
+		return nil
+	}
+	if !cmd.Flags().Changed("port") {
+		_, port, err := net.SplitHostPort(address)
+		if f.port, _ = strconv.Atoi(port); err != nil || f.port <= 0 {
+			return usagef("--port: the config's address %q names no port: say which port the service listens on in the container", address)
+		}
+	}
+	if f.port <= 0 || f.port > 65535 {
+		return usagef("--port: want a port in 1..65535, got %d", f.port)
+	}
+	for _, kv := range f.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return usagef("--image-env: want KEY=VALUE, got %q", kv)
+		}
+	}
+	return nil
+}
+
+// start runs the image, waits until it answers gRPC, points cfg at it and
+// says so on w. The returned func removes the container; it must be called
+// whatever happens next, and works after ctx ended.
+func (f *imageFlags) start(ctx context.Context, cfg *conformance.Config, w io.Writer) (remove func() error, err error) {
+	containers.DisableRyuk()
+	opts := containers.ImageOptions{Image: f.name, Port: f.port, Args: f.args, StartTimeout: imageStartTimeout}
+	if f.entrypoint != "" {
+		opts.Entrypoint = []string{f.entrypoint}
+	}
+	if len(f.env) > 0 {
+		opts.Env = map[string]string{}
+		for _, kv := range f.env {
+			k, v, _ := strings.Cut(kv, "=")
+			opts.Env[k] = v
+		}
+	}
+	ctr, err := containers.StartImage(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, failed(fmt.Errorf("interrupted while starting --image %s: %w", f.name, err))
+		}
+		return nil, usagef("--image %s: %v", f.name, err)
+	}
+	fmt.Fprintf(w, "jitbench: started %s as container %s (run %s), port %d published on %s: the suite calls %s instead of the config's address %s\n",
+		f.name, shortID(ctr.ID), ctr.RunID, f.port, ctr.Addr, ctr.Addr, cfg.Address)
+	cfg.Address = ctr.Addr
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := ctr.Close(ctx); err != nil {
+			return fmt.Errorf("remove container %s of %s: %w", shortID(ctr.ID), f.name, err)
+		}
+		fmt.Fprintf(w, "jitbench: removed container %s\n", shortID(ctr.ID))
+		return nil
+	}, nil
+}
+
+// shortID is a container id as docker ps shows it.
+func shortID(id string) string { return id[:min(12, len(id))] }

@@ -1,18 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/jitbench/jitbench/harness/conformance"
+	"github.com/jitbench/jitbench/harness/containers"
 	"github.com/jitbench/jitbench/reports"
 )
 
@@ -211,4 +218,130 @@ func readFile(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// imageTarget prepares the jitbench images (built from this checkout when
+// they are out of date) and writes the example config without its broker
+// block (the broker inside the container is not published: SCP-003 is
+// skipped). It skips t where no Docker engine answers.
+func imageTarget(t *testing.T) (containers.Images, string) {
+	t.Helper()
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	im, err := containers.PrepareImages(ctx)
+	require.NoError(t, err)
+	cfg, _, found := strings.Cut(string(conformance.ExampleConfig()), "\nbroker:\n")
+	require.True(t, found, "the example config has a broker block")
+	return im, writeFile(t, filepath.Join(t.TempDir(), "target.yaml"), cfg)
+}
+
+// serveInImage are the flags that run 'jitbench serve' (broker and Vault)
+// from the worker image: every image holds the same binary.
+func serveInImage(im containers.Images) []string {
+	return []string{"--image", im.Worker, "--image-entrypoint", "/jitbench",
+		"--image-arg", "serve", "--image-arg", "--addr=0.0.0.0:7443", "--image-arg", "--broker-addr=127.0.0.1:7444"}
+}
+
+// startedRun reads the run id conformance --image printed, and checks that
+// nothing of that run is left.
+func startedRun(t *testing.T, stderr string) string {
+	t.Helper()
+	m := regexp.MustCompile(`started \S+ as container [0-9a-f]{12} \(run ([0-9a-f]+)\)`).FindStringSubmatch(stderr)
+	require.NotNil(t, m, "stderr: %s", stderr)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	leaks, err := containers.Leaks(ctx, m[1])
+	require.NoError(t, err)
+	assert.Empty(t, leaks, "the container is removed afterwards")
+	return m[1]
+}
+
+// TestConformanceFromAnImage runs the suite against 'jitbench serve' in a
+// container: the default port is the config address's, the suite calls
+// the published port instead (and says so), passes, and the container is
+// gone afterwards.
+func TestConformanceFromAnImage(t *testing.T) {
+	t.Parallel()
+	im, cfg := imageTarget(t)
+	res := runCLI(t, "", append([]string{"conformance", "--config", cfg}, serveInImage(im)...)...)
+	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "PASS: 42 cases: 38 passed, 0 failed, 4 skipped")
+	assert.Regexp(t, `SCP-003 +skip .*broker`, res.stdout)
+	assert.Regexp(t, `port 7443 published on 127\.0\.0\.1:\d+: the suite calls 127\.0\.0\.1:\d+ instead of the config's address 127\.0\.0\.1:7443`, res.stderr)
+	assert.Contains(t, res.stderr, "jitbench: removed container ")
+	startedRun(t, res.stderr)
+
+	res = runCLI(t, "", "conformance", "--config", cfg, "--image", "jitbench-no-such-image:dev")
+	assert.Equal(t, exitUsage, res.code)
+	assert.Equal(t, "jitbench: --image jitbench-no-such-image:dev: image not present locally (nothing is pulled: build or load it first): jitbench-no-such-image:dev\n", res.stderr)
+}
+
+// cancelOnWrite is an output that cancels a context once what was written
+// to it contains needle: Ctrl-C at a chosen moment.
+type cancelOnWrite struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	needle string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnWrite) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if strings.Contains(c.buf.String(), c.needle) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func (c *cancelOnWrite) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+// TestConformanceFromAnImageInterrupted interrupts the run as soon as the
+// container is up: it is removed all the same, and the run fails.
+func TestConformanceFromAnImageInterrupted(t *testing.T) {
+	t.Parallel()
+	im, cfg := imageTarget(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stderr := &cancelOnWrite{needle: "jitbench: started ", cancel: cancel}
+	var stdout bytes.Buffer
+	code := run(ctx, append([]string{"conformance", "--config", cfg}, serveInImage(im)...), strings.NewReader(""), &stdout, stderr)
+	assert.Equal(t, exitFailed, code, "stdout:\n%s\nstderr: %s", stdout.String(), stderr)
+	assert.Contains(t, stderr.String(), "jitbench: interrupted")
+	assert.Contains(t, stderr.String(), "jitbench: removed container ")
+	startedRun(t, stderr.String())
+}
+
+// TestConformanceImageFlags: the --image flags are checked before anything starts.
+func TestConformanceImageFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "target.yaml"), string(conformance.ExampleConfig()))
+	noPort := writeFile(t, filepath.Join(dir, "noport.yaml"),
+		strings.Replace(string(conformance.ExampleConfig()), "address: 127.0.0.1:7443", "address: vault.internal", 1))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"--port without --image", []string{"--config", cfg, "--port", "7443"}, "--port goes with --image"},
+		{"--image-arg without --image", []string{"--config", cfg, "--image-arg", "serve"}, "--image-arg goes with --image"},
+		{"a port out of range", []string{"--config", cfg, "--image", "x:1", "--port", "70000"}, "--port: want a port in 1..65535, got 70000"},
+		{"an address without a port", []string{"--config", noPort, "--image", "x:1"}, `--port: the config's address "vault.internal" names no port`},
+		{"a bad --image-env", []string{"--config", cfg, "--image", "x:1", "--image-env", "DEBUG"}, `--image-env: want KEY=VALUE, got "DEBUG"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runCLI(t, "", append([]string{"conformance"}, tt.args...)...)
+			assert.Equal(t, exitUsage, res.code, res.stderr)
+			assert.Contains(t, res.stderr, tt.want)
+			assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+		})
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/jitbench/jitbench/harness/containers"
 )
 
 // Exit codes shared by every command.
@@ -45,6 +47,7 @@ func failed(err error) error { return &exitError{code: exitFailed, err: err} }
 var errFailed = &exitError{code: exitFailed, err: errors.New("check failed")}
 
 func main() {
+	containers.Quiet() // testcontainers' banner is not jitbench's output
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

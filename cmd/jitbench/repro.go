@@ -78,7 +78,7 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&topology, "topology", "", "inprocess or tcp (default: the scenario's own)")
+	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: the scenario's own)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	c.Flags().StringVarP(&out, "output", "o", "", "also write the run's result (jitbench.result/v1, for 'jitbench report') to this file")
 	return c

@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/harness"
 	"github.com/jitbench/jitbench/scenarios"
 )
@@ -31,6 +34,9 @@ type runResult struct {
 	Scenarios []*harness.Report `json:"scenarios"`
 	// Errors are scenarios that could not run at all.
 	Errors []runError `json:"errors,omitempty"`
+	// Skipped are scenarios that cannot run here, and why: no Docker engine
+	// for a container scenario, or a --topology their faults cannot use.
+	Skipped []runError `json:"skipped,omitempty"`
 }
 
 type runError struct {
@@ -64,11 +70,22 @@ scenario writes the file -o names; several (or -o naming an existing
 directory) write one file per scenario, DIR/NAME.json. --json prints the
 reports of every scenario as one JSON document instead of tables.
 
-Exit code 0 when every expectation holds, 1 when one fails (or a scenario
-cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
+--topology runs every scenario on one topology instead of its own:
+inprocess, tcp, or container, where the broker and the Vault run in Docker
+containers built from this jitbench (from source when run inside its
+checkout; 'make images' builds them ahead). A scenario on topology
+container is skipped, with a line saying why, where no Docker engine
+answers; so is a scenario whose faults cannot act on the topology
+--topology names (a container fault elsewhere, a skewed broker clock in a
+container).
+
+Exit code 0 when every expectation holds (skipped scenarios allowed), 1
+when one fails (or a scenario cannot run), 2 for bad usage or a bad
+scenario file (named file:line:col).`,
 		Example: `  jitbench run --all
   jitbench run clock-drift
   jitbench run --tag approval --topology tcp
+  jitbench run --tag container                   # the broker and the Vault in Docker containers
   jitbench run my-scenario.yaml -o result.json && jitbench report render --format html result.json -o report.html
   jitbench run --all -o results/ && jitbench report render --format junit results/clock-drift.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -98,7 +115,11 @@ cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 					return err
 				}
 			}
-			res := runAll(cmd.Context(), picked, opts, cmd.OutOrStdout(), cmd.ErrOrStderr(), !asJSON)
+			// Ctrl-C ends the run cleanly: the scenario under way stops and
+			// removes its containers, and the rest do not start.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res := runAll(ctx, picked, topology, opts, cmd.OutOrStdout(), cmd.ErrOrStderr(), !asJSON)
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
@@ -119,7 +140,7 @@ cannot run), 2 for bad usage or a bad scenario file (named file:line:col).`,
 	}
 	c.Flags().BoolVar(&all, "all", false, "run every library scenario")
 	c.Flags().StringSliceVar(&tags, "tag", nil, "run the library scenarios with this tag (repeatable)")
-	c.Flags().StringVar(&topology, "topology", "", "inprocess or tcp (default: each scenario's own)")
+	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: each scenario's own)")
 	c.Flags().StringVarP(&out, "output", "o", "", "also write each scenario's result (jitbench.result/v1, for 'jitbench report') to this file, or DIR/NAME.json for several")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON instead of tables")
 	c.Flags().Int64Var(&seed, "seed", 0, "replace every scenario's seed")
@@ -224,18 +245,35 @@ func isScenarioFile(arg string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-// runAll runs each scenario in turn, printing its report as text when text
-// is set, and progress on stderr when stderr is a terminal.
-func runAll(ctx context.Context, picked []*scenarios.Scenario, opts []harness.Option, stdout, stderr io.Writer, text bool) *runResult {
+// runAll runs each scenario in turn (on topology, when set), printing its
+// report as text when text is set, and progress on stderr when stderr is a
+// terminal.
+func runAll(ctx context.Context, picked []*scenarios.Scenario, topology string, opts []harness.Option, stdout, stderr io.Writer, text bool) *runResult {
 	res := &runResult{Version: resultVersion, Pass: true, Scenarios: []*harness.Report{}}
 	progress := isTerminal(stderr)
 	start := time.Now()
 	failed := []string{}
 	for i, s := range picked {
+		if ctx.Err() != nil {
+			res.Pass = false
+			res.Errors = append(res.Errors, runError{Scenario: s.Name, Error: "not run: interrupted"})
+			failed = append(failed, s.Name)
+			if text {
+				fmt.Fprintf(stdout, "ERROR  %s: not run: interrupted\n", s.Name)
+			}
+			continue
+		}
 		if progress {
 			fmt.Fprintf(stderr, "\r\033[K[%d/%d] %s …", i+1, len(picked), s.Name)
 		}
 		rep, err := harness.RunScenario(ctx, s, opts...)
+		if skipped(err, s, topology) {
+			res.Skipped = append(res.Skipped, runError{Scenario: s.Name, Error: err.Error()})
+			if text {
+				fmt.Fprintf(stdout, "SKIP   %s: %v\n\n", s.Name, err)
+			}
+			continue
+		}
 		if err != nil {
 			res.Pass = false
 			res.Errors = append(res.Errors, runError{Scenario: s.Name, Error: err.Error()})
@@ -264,12 +302,30 @@ func runAll(ctx context.Context, picked []*scenarios.Scenario, opts []harness.Op
 		if len(picked) == 1 {
 			noun = "scenario"
 		}
-		fmt.Fprintf(stdout, "%d %s: %d passed, %d failed (%v)\n", len(picked), noun, len(picked)-len(failed), len(failed), res.Elapsed)
+		skips := ""
+		if n := len(res.Skipped); n > 0 {
+			skips = fmt.Sprintf(", %d skipped", n)
+		}
+		fmt.Fprintf(stdout, "%d %s: %d passed, %d failed%s (%v)\n", len(picked), noun, len(picked)-len(failed)-len(res.Skipped), len(failed), skips, res.Elapsed)
 		if len(failed) > 0 {
 			fmt.Fprintf(stdout, "failed: %s\n", strings.Join(failed, ", "))
 		}
 	}
 	return res
+}
+
+// skipped reports whether err says scenario s cannot run here rather than
+// that it failed: no Docker engine answers for its containers, or its
+// faults cannot act on the topology --topology forced on it.
+func skipped(err error, s *scenarios.Scenario, topology string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, harness.ErrNoEngine):
+		return true
+	}
+	forced := topology != "" && topology != cmp.Or(s.Topology, harness.TopologyInProcess)
+	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal))
 }
 
 // isTerminal reports whether w is a terminal, where progress lines belong;

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +14,31 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/harness"
+	"github.com/jitbench/jitbench/harness/containers"
 	"github.com/jitbench/jitbench/reports"
+	"github.com/jitbench/jitbench/scenarios"
 )
+
+// TestMain turns testcontainers' Ryuk reaper off before anything reads its
+// settings (its image would be pulled) and silences its banner, as main
+// does, and after the tests checks that
+// the container scenarios left nothing behind, whether they passed or not.
+func TestMain(m *testing.M) {
+	containers.DisableRyuk()
+	containers.Quiet()
+	code := m.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	if err := containers.Sweep(ctx, harness.ContainerRunID()); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the container scenarios were not cleaned up:", err)
+		code = 1
+	}
+	cancel()
+	os.Exit(code)
+}
 
 // runScenarioCLI runs the CLI like runCLI, with room for scenario runs.
 func runScenarioCLI(t *testing.T, args ...string) result {
@@ -65,6 +88,8 @@ func TestRunExitCodes(t *testing.T) {
 	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), badYAML)
 	wrongFile := writeFile(t, filepath.Join(dir, "wrong.yaml"), wrong)
 	container := writeFile(t, filepath.Join(dir, "container.yaml"), "topology: container\n"+passing)
+	// A container fault in a scenario that runs in process is the file's mistake: its line is named.
+	misplaced := writeFile(t, filepath.Join(dir, "misplaced.yaml"), passing+"faults:\n  - kind: container-kill\n    start: 1s\n")
 	tests := []struct {
 		name   string
 		args   []string
@@ -84,8 +109,12 @@ func TestRunExitCodes(t *testing.T) {
 		{"--all with a name", []string{"run", "--all", "baseline"}, exitUsage, nil, []string{"--all"}},
 		{"an unknown tag", []string{"run", "--tag", "no-such-tag"}, exitUsage, nil, []string{`--tag "no-such-tag"`}},
 		{"an unknown topology", []string{"run", "--topology", "k8s", fine}, exitUsage, nil, []string{"--topology", `"k8s"`}},
-		{"a topology the harness cannot start", []string{"run", container}, exitUsage, nil, []string{`topology "container"`, "--topology"}},
-		{"... unless --topology overrides it", []string{"run", "--topology", "inprocess", container}, exitOK, []string{"PASS  fine"}, nil},
+		{"a container scenario moved in process by --topology", []string{"run", "--topology", "inprocess", container}, exitOK, []string{"PASS  fine  (inprocess"}, nil},
+		{"a container fault on the scenario's own topology", []string{"run", misplaced}, exitFailed,
+			[]string{"ERROR  fine: ", misplaced + ":10:5: fault container-kill: needs topology container (this run: inprocess)"}, nil},
+		{"a container fault where --topology forbids it is skipped", []string{"run", "--topology", "tcp", "broker-crash-recovers", fine}, exitOK,
+			[]string{"SKIP   broker-crash-recovers: ", "fault container-kill: needs topology container (this run: tcp)", "PASS  fine",
+				"2 scenarios: 1 passed, 0 failed, 1 skipped"}, nil},
 		{"-o into a missing directory", []string{"run", "-o", filepath.Join(dir, "no", "r.json"), fine}, exitUsage, nil, []string{"-o"}},
 	}
 	for _, tt := range tests {
@@ -229,17 +258,94 @@ func TestRunLeavesNoResultForAScenarioThatCannotRun(t *testing.T) {
 	assert.NoFileExists(t, out)
 }
 
-// TestRunAllPasses is the CI gate: every library scenario holds against the reference.
+// TestRunAllPasses is the CI gate: every library scenario holds against the
+// reference. It runs them in process: the container scenarios, which
+// harness's TestLibrary runs in containers, are skipped here with the
+// reason, so they run once per test run (and the skip is shown end to end).
 func TestRunAllPasses(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	r := runScenarioCLI(t, "run", "--all")
+	r := runScenarioCLI(t, "run", "--all", "--topology", harness.TopologyInProcess)
 	assert.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	lib, err := harness.Library()
 	require.NoError(t, err)
-	assert.Contains(t, r.stdout, " passed, 0 failed")
+	inContainers := 0
 	for _, s := range lib {
+		if s.Topology == harness.TopologyContainer {
+			inContainers++
+			assert.Regexp(t, `(?m)^SKIP   `+s.Name+`: .*fault [a-z-]+: needs topology container \(this run: inprocess\)$`, r.stdout)
+			continue
+		}
+		assert.Equal(t, harness.TopologyInProcess, s.Topology, "%s: --topology inprocess would move it", s.Name)
 		assert.Contains(t, r.stdout, "PASS  "+s.Name+"  (")
 	}
+	assert.Positive(t, inContainers)
+	assert.Contains(t, r.stdout, fmt.Sprintf("%d scenarios: %d passed, 0 failed, %d skipped", len(lib), len(lib)-inContainers, inContainers))
 	t.Logf("run --all: %d scenarios in %v", len(lib), time.Since(start))
+}
+
+// TestRunInContainers runs a scenario file of topology container: the
+// broker and the Vault in Docker containers. It skips without Docker.
+func TestRunInContainers(t *testing.T) {
+	t.Parallel()
+	testcontainers.SkipIfProviderIsNotHealthy(t)
+	dir := t.TempDir()
+	container := writeFile(t, filepath.Join(dir, "container.yaml"), "topology: container\n"+passing)
+	r := runScenarioCLI(t, "run", "--json", container)
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	var printed runResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &printed))
+	require.Len(t, printed.Scenarios, 1)
+	rep := printed.Scenarios[0]
+	assert.Equal(t, harness.TopologyContainer, rep.Topology)
+	assert.Equal(t, map[string]int{"OK": 3}, rep.Codes)
+	assert.Equal(t, []string{harness.NoteHandlerUncounted}, rep.Notes)
+}
+
+// TestSkippedSaysWhy sorts run errors: no Docker engine, or a fault that
+// cannot act on the topology --topology forced, skips the scenario; the
+// same fault on the scenario's own topology is its own mistake.
+func TestSkippedSaysWhy(t *testing.T) {
+	inContainers := &scenarios.Scenario{Name: "c", Topology: harness.TopologyContainer}
+	inProcess := &scenarios.Scenario{Name: "p", Topology: harness.TopologyInProcess}
+	noEngine := fmt.Errorf("scenario c: start the system on topology container: %w: dial unix: no such file", harness.ErrNoEngine)
+	noContainers := fmt.Errorf("s.yaml:5:5: fault container-kill: %w (this run: tcp)", fakes.ErrNoContainers)
+	needsLocal := fmt.Errorf("s.yaml:5:5: fault clock-skew: skewing the broker's clock %w: ...", harness.ErrNeedsLocal)
+	tests := []struct {
+		name     string
+		err      error
+		sc       *scenarios.Scenario
+		topology string
+		skip     bool
+	}{
+		{"no error", nil, inContainers, "", false},
+		{"no engine", noEngine, inContainers, "", true},
+		{"no engine, forced", noEngine, inProcess, harness.TopologyContainer, true},
+		{"container fault forced elsewhere", noContainers, inContainers, harness.TopologyTCP, true},
+		{"container fault on its own topology", noContainers, inProcess, "", false},
+		{"container fault, --topology naming its own", noContainers, inProcess, harness.TopologyInProcess, false},
+		{"in-process fault forced into containers", needsLocal, inProcess, harness.TopologyContainer, true},
+		{"in-process fault on its own container topology", needsLocal, inContainers, "", false},
+		{"another error", errors.New("boom"), inContainers, harness.TopologyTCP, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.skip, skipped(tt.err, tt.sc, tt.topology))
+		})
+	}
+}
+
+// TestRunStopsWhenInterrupted: once interrupted (Ctrl-C cancels the
+// context), no further scenario starts, each says so, and the run fails.
+func TestRunStopsWhenInterrupted(t *testing.T) {
+	t.Parallel()
+	fine := writeFile(t, filepath.Join(t.TempDir(), "fine.yaml"), passing)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"run", fine, "baseline"}, strings.NewReader(""), &stdout, &stderr)
+	assert.Equal(t, exitFailed, code, stderr.String())
+	assert.Contains(t, stdout.String(), "ERROR  fine: not run: interrupted\n")
+	assert.Contains(t, stdout.String(), "ERROR  baseline: not run: interrupted\n")
+	assert.Contains(t, stdout.String(), "2 scenarios: 0 passed, 2 failed")
 }

@@ -5,7 +5,10 @@
 //
 // Images are built locally FROM scratch from one static jitbench binary
 // (BuildBinary, EnsureImages; the Dockerfiles are package deploy's):
-// nothing is ever pulled, so it works without a registry. A Cluster puts
+// nothing is ever pulled, so it works without a registry. PrepareImages
+// picks the binary for the running jitbench: itself when it is statically
+// linked, else a build of the checkout it runs in, else the images `make
+// images` left. A Cluster puts
 // the broker and the Vault in separate containers: they share an internal
 // network on which they find each other by alias ("broker", "vault"), and
 // each also sits on an edge network of its own through which its port is

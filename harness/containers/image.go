@@ -15,6 +15,8 @@ type ImageOptions struct {
 	Image string
 	// Port is the TCP port the service listens on in the container.
 	Port int
+	// Entrypoint replaces the image's entrypoint when set.
+	Entrypoint []string
 	// Args replace the image's command (CMD) when set.
 	Args []string
 	// Env is added to the container's environment.
@@ -40,6 +42,10 @@ type Container struct {
 // ErrBadOptions is returned for options that cannot describe a container.
 var ErrBadOptions = errors.New("bad container options")
 
+// ErrNoImage is returned by StartImage for an image the engine does not
+// have: it is never pulled (there may be no registry to pull from).
+var ErrNoImage = errors.New("image not present locally (nothing is pulled: build or load it first)")
+
 // StartImage runs one gRPC service from image with its port published on
 // the host's loopback, and returns once it answers gRPC there: its health
 // check says SERVING, or it has no health service (UNIMPLEMENTED) but
@@ -51,6 +57,9 @@ func StartImage(ctx context.Context, opts ImageOptions) (*Container, error) {
 		return nil, fmt.Errorf("%w: need an image and a port in 1..65535, got %q and %d", ErrBadOptions, opts.Image, opts.Port)
 	}
 	if err := checkRyuk(); err != nil {
+		return nil, err
+	}
+	if err := checkImage(ctx, opts.Image); err != nil {
 		return nil, err
 	}
 	if opts.RunID == "" {
@@ -66,7 +75,7 @@ func StartImage(ctx context.Context, opts ImageOptions) (*Container, error) {
 	}
 	port := portSpec(opts.Port)
 	ctr, err := runContainer(ctx, containerSpec{
-		name: "jitbench-" + id + "-target", image: opts.Image, cmd: opts.Args, env: opts.Env,
+		name: "jitbench-" + id + "-target", image: opts.Image, entrypoint: opts.Entrypoint, cmd: opts.Args, env: opts.Env,
 		port: port, hostPort: hostPort, networks: []string{"bridge"},
 		labels: labels(opts.RunID, id, "target"), logger: opts.Logger,
 		wait: healthStrategy{port: port, timeout: opts.StartTimeout, speaksGRPC: true},
@@ -77,6 +86,23 @@ func StartImage(ctx context.Context, opts ImageOptions) (*Container, error) {
 		return nil, errors.Join(err, removeCluster(cleanCtx, id))
 	}
 	return &Container{Addr: hostAddr(hostPort), ID: ctr.ID, RunID: opts.RunID, group: id}, nil
+}
+
+// checkImage returns ErrNoImage when the engine does not have image.
+func checkImage(ctx context.Context, image string) error {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	id, _, err := imageContent(ctx, cli, image)
+	switch {
+	case err != nil:
+		return err
+	case id == "":
+		return fmt.Errorf("%w: %s", ErrNoImage, image)
+	}
+	return nil
 }
 
 // Close removes the container.

@@ -126,4 +126,21 @@ func TestStartImage(t *testing.T) {
 
 	_, err = containers.StartImage(ctxFor(t, waitCall), containers.ImageOptions{Image: im.Broker})
 	assert.ErrorIs(t, err, containers.ErrBadOptions)
+	_, err = containers.StartImage(ctxFor(t, waitCall), containers.ImageOptions{Image: "jitbench-no-such-image:dev", Port: 7443, RunID: run})
+	assert.ErrorIs(t, err, containers.ErrNoImage, "never pulled")
+	assert.Empty(t, leaksOf(t, run))
+}
+
+// TestSweep: what a run left is reported and removed; a clean run passes.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	im := requireDocker(t)
+	run := containers.NewRunID()
+	_, err := containers.StartImage(ctxFor(t, waitChange), containers.ImageOptions{Image: im.Broker, Port: containers.BrokerPort, RunID: run})
+	require.NoError(t, err)
+	err = containers.Sweep(ctxFor(t, waitChange), run)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "run "+run+" left 1 objects: [container jitbench-")
+	assert.Empty(t, leaksOf(t, run), "swept")
+	assert.NoError(t, containers.Sweep(ctxFor(t, waitChange), run))
 }

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -37,3 +38,20 @@ func Leaks(ctx context.Context, run string) ([]Object, error) {
 // RemoveRun removes every container, network and volume labelled with run:
 // the sweep after a run whose clusters could not all be closed.
 func RemoveRun(ctx context.Context, run string) error { return removeBy(ctx, LabelRun, run) }
+
+// Sweep is the check at the end of a run: it returns an error listing
+// what run left (its containers, networks and volumes), after removing it;
+// nil when nothing was left or no Docker engine answers (then nothing ran).
+func Sweep(ctx context.Context, run string) error {
+	if Ping(ctx) != nil {
+		return nil
+	}
+	leaks, err := Leaks(ctx, run)
+	if err == nil && len(leaks) == 0 {
+		return nil
+	}
+	if err == nil {
+		err = fmt.Errorf("run %s left %d objects: %v", run, len(leaks), leaks)
+	}
+	return errors.Join(err, RemoveRun(ctx, run))
+}
