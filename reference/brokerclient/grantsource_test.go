@@ -290,6 +290,37 @@ func TestGrantResumedRequestGoneOpensANewOne(t *testing.T) {
 	}
 }
 
+// TestGrantEndedBeforeUseIsAskedAgain: a request approved while its caller
+// could not hear (a broker outage), whose grant ended before the caller saw
+// it, is no denial: the source asks again, a bounded number of times.
+func TestGrantEndedBeforeUseIsAskedAgain(t *testing.T) {
+	t.Run("asked again", func(t *testing.T) {
+		r := newRig(t)
+		n := 0
+		r.broker.setDecide(func(ar *jitv1.AccessRequest) {
+			n++
+			approveLocked(ar, r.clock, 5*time.Minute)
+			if n == 1 {
+				ar.State = jitv1.State_STATE_ENDED
+			}
+		})
+		cred, err := r.src.Grant(withTimeout(t, 5*time.Second), readMethod)
+		require.NoError(t, err)
+		assert.Equal(t, "grant-req-2-r1", cred.Token)
+		assert.Equal(t, 2, r.broker.count("RequestAccess"))
+	})
+	t.Run("bounded", func(t *testing.T) {
+		r := newRig(t)
+		r.broker.setDecide(func(ar *jitv1.AccessRequest) {
+			approveLocked(ar, r.clock, 5*time.Minute)
+			ar.State = jitv1.State_STATE_ENDED
+		})
+		_, err := r.src.Grant(withTimeout(t, 5*time.Second), readMethod)
+		requireReason(t, err, reason.ApprovalDenied, nil)
+		assert.Equal(t, 1+maxReasks, r.broker.count("RequestAccess"))
+	})
+}
+
 func TestGrantIsCachedAndRenewedNearExpiry(t *testing.T) {
 	r := newRig(t) // RenewBefore defaults to 30 s
 	// The policy auto-approves; otherwise renewal would wait for a reviewer again.

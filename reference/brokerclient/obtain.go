@@ -22,6 +22,7 @@ import (
 func (g *GrantSource) obtain(ctx context.Context, sc scoped, p *progress) (interceptor.Credential, error) {
 	id := g.pending.take(sc.key)
 	resumed := id != ""
+	reasks := 0
 	for {
 		var (
 			ar  *jitv1.AccessRequest
@@ -53,11 +54,18 @@ func (g *GrantSource) obtain(ctx context.Context, sc scoped, p *progress) (inter
 		case err != nil:
 			return interceptor.Credential{}, err
 		}
-		cred, err := g.settle(ar, resumed)
-		if errors.Is(err, errGone) && resumed {
-			// The resumed request's grant already ended while nobody watched.
-			id, resumed = "", false
-			continue
+		cred, err := g.settle(ar)
+		if errors.Is(err, errGone) {
+			// The request was approved, but its grant ended before this
+			// caller could use it (it waited through a broker outage, or
+			// resumed a request nobody watched): that is no denial, so ask
+			// again, a bounded number of times.
+			if reasks < maxReasks {
+				reasks++
+				id, resumed = "", false
+				continue
+			}
+			return cred, denied(ar)
 		}
 		return cred, err
 	}
@@ -190,10 +198,13 @@ func decided(s jitv1.State) bool {
 	return s != jitv1.State_STATE_PENDING && s != jitv1.State_STATE_UNSPECIFIED
 }
 
-// settle turns a decided request into a credential or an APPROVAL_DENIED.
-// resumed says the request was left pending by an earlier call: if its grant
-// already ended, errGone asks for a new request rather than failing.
-func (g *GrantSource) settle(ar *jitv1.AccessRequest, resumed bool) (interceptor.Credential, error) {
+// maxReasks bounds how often one Grant asks again after an approved
+// request's grant ended before it could be used.
+const maxReasks = 2
+
+// settle turns a decided request into a credential or an APPROVAL_DENIED;
+// errGone when it was approved but its grant has already ended.
+func (g *GrantSource) settle(ar *jitv1.AccessRequest) (interceptor.Credential, error) {
 	switch ar.GetState() {
 	case jitv1.State_STATE_APPROVED:
 		if ar.GetGrant() == "" {
@@ -204,14 +215,12 @@ func (g *GrantSource) settle(ar *jitv1.AccessRequest, resumed bool) (interceptor
 		if ar.GetGrantExpiresAt() != nil {
 			expires = ar.GetGrantExpiresAt().AsTime()
 		}
-		if resumed && !expires.IsZero() && !g.clock.Now().Before(expires) {
+		if !expires.IsZero() && !g.clock.Now().Before(expires) {
 			return interceptor.Credential{}, errGone
 		}
 		return interceptor.Credential{Token: ar.GetGrant(), Expires: expires, Once: ar.GetOneShot() || g.opts.OneShot}, nil
 	case jitv1.State_STATE_ENDED:
-		if resumed {
-			return interceptor.Credential{}, errGone
-		}
+		return interceptor.Credential{}, errGone
 	}
 	return interceptor.Credential{}, denied(ar)
 }
