@@ -3,7 +3,6 @@ package harness
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,21 +36,14 @@ func TestLibrary(t *testing.T) {
 		})
 	}
 	t.Run("topology container", func(t *testing.T) {
-		// The container scenarios spend their time waiting on Docker and
-		// on their timelines: they run all at once, in one of the test's
-		// parallel slots, then each is judged in a subtest of its own
-		// (skipped where no Docker engine answers).
-		t.Parallel()
-		reps := make([]*Report, len(inContainers))
-		errs := make([]error, len(inContainers))
-		var wg sync.WaitGroup
-		for i, sc := range inContainers {
-			wg.Go(func() { reps[i], errs[i] = RunScenario(t.Context(), sc) })
-		}
-		wg.Wait()
-		for i, sc := range inContainers {
+		// Not parallel: this runs while the in-process scenarios above
+		// wait for the test's body to end, and one scenario at a time. A
+		// frozen or restarting container next to them would load the two
+		// cores enough to break their tight deadlines, and theirs.
+		for _, sc := range inContainers {
 			t.Run(sc.Name, func(t *testing.T) {
-				rep := judge(t, reps[i], errs[i])
+				rep, err := RunScenario(t.Context(), sc)
+				rep = judge(t, rep, err)
 				checkLibraryRun(t, sc, rep)
 				assert.Equal(t, []string{NoteHandlerUncounted}, rep.Notes, "the report says what a container hides")
 			})
