@@ -23,14 +23,17 @@ vet:
 # The HTML report test opens the report in a real headless Chromium; on a
 # machine without it (CI's fresh one) it is installed from Debian's packages.
 # The HTML check's screenshot is kept in out/artifacts (CI can upload it).
-# The container tests (harness/containers) build their images on first
-# use, or reuse those `make images` built, and skip where no Docker engine
-# answers. Ryuk, testcontainers' reaper, is off: its image would be pulled
+# The container tests (harness/containers, the container scenarios, and
+# conformance --image) use the images `make images` builds first, outside
+# any test's timeout (a cold build of the static binary takes minutes), and
+# skip where no Docker engine answers. Ryuk, testcontainers' reaper, is off: its image would be pulled
 # from a registry, and the tests remove what they create themselves.
 # They run after the other packages, not beside them: containers load the
 # two cores outside Go's view, and the in-process tests have deadlines.
 UNIT_ENV := TESTCONTAINERS_RYUK_DISABLED=true JITBENCH_ARTIFACT_DIR=$(CURDIR)/out/artifacts
 unit: chromium
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
+	else echo "no Docker engine answers: the container tests and scenarios will skip"; fi
 	$(UNIT_ENV) $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/harness/containers$$')
 	$(UNIT_ENV) $(GO) test -race -count=1 ./harness/containers/
 
