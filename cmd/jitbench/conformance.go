@@ -170,7 +170,7 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 		if file.path == "" {
 			continue
 		}
-		if err := writeConformance(file.path, res, file.format); err != nil {
+		if err := renderFile(file.path, func(w io.Writer) error { return reports.RenderConformance(w, res, file.format) }); err != nil {
 			return usagef("%s: %v", file.flag, err)
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "jitbench: wrote %s\n", file.path)
@@ -179,19 +179,6 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 		return errFailed
 	}
 	return nil
-}
-
-// writeConformance renders res into a new or replaced file.
-func writeConformance(path string, res *reports.ConformanceResult, format string) error {
-	file, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := reports.RenderConformance(file, res, format); err != nil {
-		_ = file.Close()
-		return err
-	}
-	return file.Close()
 }
 
 // listCatalog prints every case: id, the code of each profile, the codes allowed instead, needs and fault.

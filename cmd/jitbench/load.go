@@ -533,11 +533,17 @@ func (f *loadFlags) writeOutputs(stdout, stderr io.Writer, res *reports.Result) 
 
 // writeReport renders res into a new or replaced file.
 func writeReport(path string, res *reports.Result, format string) error {
+	return renderFile(path, func(w io.Writer) error { return reports.Render(w, res, format) })
+}
+
+// renderFile writes what render writes into a new or replaced file at
+// path: a file that cannot be created is a usage error (exit 2).
+func renderFile(path string, render func(io.Writer) error) error {
 	file, err := os.Create(path)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if err := reports.Render(file, res, format); err != nil {
+	if err := render(file); err != nil {
 		_ = file.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
