@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/x509"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -123,8 +124,11 @@ func GrantFrom(ctx context.Context) (*token.Grant, bool) {
 func (s *Server) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resource, has := s.resource(req)
-		ctx, err := s.authorize(ctx, info.FullMethod, resource, has)
+		ctx, g, err := s.authorize(ctx, info.FullMethod, resource, has)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.use(g); err != nil {
 			return nil, err
 		}
 		return handler(ctx, req)
@@ -134,16 +138,24 @@ func (s *Server) Unary() grpc.UnaryServerInterceptor {
 // Stream returns the stream server interceptor. Identity and grant are
 // checked before the handler starts; the resource of the first request
 // message is checked when the handler receives it, before its code sees it.
+// A one-shot grant is used up only once that check passed (see guardedStream).
 func (s *Server) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := s.authorize(ss.Context(), info.FullMethod, "", false)
+		ctx, g, err := s.authorize(ss.Context(), info.FullMethod, "", false)
 		if err != nil {
 			return err
 		}
 		if ctx == ss.Context() {
 			return handler(srv, ss)
 		}
-		return handler(srv, &guardedStream{ServerStream: ss, ctx: ctx, s: s})
+		gs := &guardedStream{ServerStream: ss, ctx: ctx, s: s, grant: g}
+		if s.cfg.Resource == nil {
+			// No resource will be checked: the call is authorised now.
+			if err := gs.use(); err != nil {
+				return err
+			}
+		}
+		return handler(srv, gs)
 	}
 }
 
@@ -154,30 +166,46 @@ func (s *Server) resource(req any) (string, bool) {
 	return s.cfg.Resource(req)
 }
 
-// authorize checks the call's credentials and returns a context carrying them.
+// authorize checks the call's credentials and returns a context carrying
+// them, and the grant when the method needs one. A one-shot grant is not
+// used up yet: the caller calls use once nothing is left to check.
 // hasResource is false for streams, whose resource arrives later, and for
 // requests that address none.
-func (s *Server) authorize(ctx context.Context, method, resource string, hasResource bool) (context.Context, error) {
+func (s *Server) authorize(ctx context.Context, method, resource string, hasResource bool) (context.Context, *token.Grant, error) {
 	need := s.cfg.Policy(method)
 	if need == Open {
-		return ctx, nil
+		return ctx, nil, nil
 	}
 	if s.cfg.SingleToken {
 		return s.single(ctx, token.Request{Method: method, Resource: resource, HasResource: hasResource}, need)
 	}
 	id, err := s.identity(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx = context.WithValue(ctx, identityKey, id)
 	if need == Authenticated {
-		return ctx, nil
+		return ctx, nil, nil
 	}
 	g, err := s.grant(ctx, token.Request{Subject: id.Subject, Method: method, Resource: resource, HasResource: hasResource})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return context.WithValue(ctx, grantKey, g), nil
+	return context.WithValue(ctx, grantKey, g), g, nil
+}
+
+// use uses up g, a grant authorize returned, for a call authorised in full;
+// nil g (a method that needs no grant) needs nothing.
+func (s *Server) use(g *token.Grant) error {
+	if g == nil {
+		return nil
+	}
+	err := s.cfg.Grants.Use(g)
+	if err != nil && reason.Of(err) != reason.OneShotRegisterFull {
+		// A full register is the service's limit, not the caller's access.
+		err = s.hint(err)
+	}
+	return err
 }
 
 func (s *Server) identity(ctx context.Context) (*token.Identity, error) {
@@ -206,11 +234,16 @@ func (s *Server) bearer(ctx context.Context) (string, error) {
 	default:
 		return "", reason.New(reason.IdentityMalformed, "more than one "+s.cfg.IdentityHeader+" value was sent")
 	}
-	scheme, raw, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "bearer") {
+	scheme, raw, _ := strings.Cut(vals[0], " ")
+	if !strings.EqualFold(scheme, "bearer") {
 		return "", reason.New(reason.IdentityMalformed, "the identity credential must use the Bearer scheme")
 	}
-	return strings.TrimSpace(raw), nil
+	// A header that is there but holds no token is malformed, not missing:
+	// "missing" would send the caller looking for a header it did send.
+	if raw = strings.TrimSpace(raw); raw == "" {
+		return "", reason.New(reason.IdentityMalformed, "the Bearer credential is empty: send \""+s.cfg.IdentityHeader+": Bearer <token>\"")
+	}
+	return raw, nil
 }
 
 func (s *Server) grant(ctx context.Context, req token.Request) (*token.Grant, error) {
@@ -225,7 +258,7 @@ func (s *Server) grant(ctx context.Context, req token.Request) (*token.Grant, er
 	if s.cfg.Grants == nil {
 		return nil, s.hint(reason.New(reason.GrantMissing, "this service has no grant verifier configured"))
 	}
-	g, err := s.cfg.Grants.Verify(raw, req)
+	g, err := s.cfg.Grants.Check(raw, req)
 	if err != nil {
 		return nil, s.hint(err)
 	}
@@ -266,12 +299,22 @@ func certSubject(c *x509.Certificate) string {
 	return c.Subject.CommonName
 }
 
-// guardedStream checks the resource of the first message the handler receives.
+// guardedStream checks the resource of the first message the handler
+// receives, and uses up a one-shot grant only once that check passed: a
+// stream refused for its resource leaves the grant unused. A handler that
+// sends before it receives uses the grant at its first send, so nothing
+// leaves the service on an unused grant. Handlers may receive and send from
+// two goroutines, hence the lock.
 type guardedStream struct {
 	grpc.ServerStream
-	ctx     context.Context
-	s       *Server
-	checked bool
+	ctx   context.Context
+	s     *Server
+	grant *token.Grant // nil for a method that needs no grant
+
+	mu      sync.Mutex
+	checked bool  // the first message's resource was checked
+	used    bool  // the grant was used up
+	err     error // the refusal, repeated to every later receive or send
 }
 
 func (g *guardedStream) Context() context.Context { return g.ctx }
@@ -280,18 +323,48 @@ func (g *guardedStream) RecvMsg(m any) error {
 	if err := g.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if g.checked {
-		return nil
-	}
-	g.checked = true
-	res, ok := g.s.resource(m)
-	if !ok {
-		return nil
-	}
-	if grant, ok := GrantFrom(g.ctx); ok {
-		if err := grant.CheckResource(res); err != nil {
-			return g.s.hint(err)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.checked && g.err == nil {
+		g.checked = true
+		if res, ok := g.s.resource(m); ok && g.grant != nil {
+			if err := g.grant.CheckResource(res); err != nil {
+				g.err = g.s.hint(err)
+			}
 		}
 	}
+	return g.useLocked()
+}
+
+func (g *guardedStream) SendMsg(m any) error {
+	if err := g.use(); err != nil {
+		return err
+	}
+	return g.ServerStream.SendMsg(m)
+}
+
+func (g *guardedStream) SendHeader(md metadata.MD) error {
+	if err := g.use(); err != nil {
+		return err
+	}
+	return g.ServerStream.SendHeader(md)
+}
+
+func (g *guardedStream) use() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.useLocked()
+}
+
+// useLocked uses up the grant the first time; after a refusal it repeats it.
+func (g *guardedStream) useLocked() error {
+	if g.err != nil || g.used {
+		return g.err
+	}
+	if err := g.s.use(g.grant); err != nil {
+		g.err = err
+		return err
+	}
+	g.used = true
 	return nil
 }

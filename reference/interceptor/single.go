@@ -11,30 +11,31 @@ import (
 // identity header is verified first as a credential (any failure means the
 // caller is unknown: UNAUTHENTICATED), then as a permission (expired,
 // revoked, replayed or out of scope: PERMISSION_DENIED, as in two-token).
-func (s *Server) single(ctx context.Context, req token.Request, need Requirement) (context.Context, error) {
+// Like authorize, it leaves a one-shot grant unused for the caller to use.
+func (s *Server) single(ctx context.Context, req token.Request, need Requirement) (context.Context, *token.Grant, error) {
 	raw, err := s.bearer(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.cfg.Grants == nil {
-		return nil, reason.New(reason.IdentityInvalid, "this service has no token verifier configured")
+		return nil, nil, reason.New(reason.IdentityInvalid, "this service has no token verifier configured")
 	}
 	g, err := s.cfg.Grants.Parse(raw)
 	if err != nil {
-		return nil, s.hint(asCredentialFault(err))
+		return nil, nil, s.hint(asCredentialFault(err))
 	}
 	ctx = context.WithValue(ctx, identityKey, &token.Identity{
 		Subject: g.Subject, Issuer: g.Issuer, IssuedAt: g.IssuedAt, ExpiresAt: g.ExpiresAt,
 		KeyID: g.KeyID, Algorithm: g.Algorithm,
 	})
 	if need == Authenticated {
-		return ctx, nil
+		return ctx, nil, nil
 	}
 	req.Subject = g.Subject
-	if g, err = s.cfg.Grants.Verify(raw, req); err != nil {
-		return nil, s.hint(asCredentialFault(err))
+	if g, err = s.cfg.Grants.Check(raw, req); err != nil {
+		return nil, nil, s.hint(asCredentialFault(err))
 	}
-	return context.WithValue(ctx, grantKey, g), nil
+	return context.WithValue(ctx, grantKey, g), g, nil
 }
 
 // permissionFaults are the grant reasons that stay PERMISSION_DENIED in the

@@ -70,6 +70,12 @@ const (
 	RevocationViewStale Reason = "REVOCATION_VIEW_STALE"
 )
 
+// Capacity reasons: the service has no room left to check the call safely, so it gets RESOURCE_EXHAUSTED.
+const (
+	// OneShotRegisterFull means the verifier holds as many unexpired one-shot grant ids as it can and fails closed.
+	OneShotRegisterFull Reason = "ONE_SHOT_REGISTER_FULL"
+)
+
 // Approval reasons: produced on the client side while a grant is obtained.
 const (
 	// ApprovalPending means the approval did not arrive before the call's deadline.
@@ -159,6 +165,8 @@ var catalog = []Info{
 		"request a new one-shot grant for each call", OriginService},
 	{RevocationViewStale, codes.PermissionDenied, "the verifier cannot tell whether the grant was revoked",
 		"restore the service's connection to the broker's revocation stream (or use best_effort mode)", OriginService},
+	{OneShotRegisterFull, codes.ResourceExhausted, "the verifier cannot record another one-shot grant until older ones expire",
+		"retry once earlier one-shot grants have expired, use shorter one-shot grants, or raise the service's one-shot register size", OriginService},
 	{ApprovalPending, codes.DeadlineExceeded, "approval did not arrive before the call's deadline",
 		"give the call a deadline longer than the approval takes, or request access before calling", OriginClient},
 	{ApprovalDenied, codes.PermissionDenied, "the access request was denied",

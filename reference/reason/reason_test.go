@@ -25,7 +25,7 @@ func TestCatalogIsComplete(t *testing.T) {
 		assert.NotEmpty(t, info.Meaning, info.Reason)
 		assert.NotEmpty(t, info.Fix, info.Reason)
 		assert.Equal(t, info.Code, info.Reason.Code())
-		assert.Contains(t, []codes.Code{codes.Unauthenticated, codes.PermissionDenied, codes.DeadlineExceeded, codes.Unavailable}, info.Code)
+		assert.Contains(t, []codes.Code{codes.Unauthenticated, codes.PermissionDenied, codes.DeadlineExceeded, codes.Unavailable, codes.ResourceExhausted}, info.Code)
 		assert.Equal(t, info.Code == codes.Unauthenticated, info.Reason.IsIdentity())
 	}
 	assert.Equal(t, codes.Unknown, reason.Reason("NOT_IN_CATALOG").Code())

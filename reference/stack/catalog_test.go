@@ -194,6 +194,8 @@ func TestEveryReasonThroughGRPC(t *testing.T) {
 	}
 	// Cases judged on their second call: the first one must succeed.
 	repeat := map[reason.Reason]bool{reason.GrantReplayed: true}
+	// Cases that need a service of their own.
+	tune := map[reason.Reason]func(*stack.Config){reason.OneShotRegisterFull: func(c *stack.Config) { c.OneShotCapacity = 1 }}
 	cases := []tc{
 		{"no identity", reason.IdentityMissing, func(t *testing.T, e *env) call { return call{} }},
 		{"basic scheme", reason.IdentityMalformed, func(t *testing.T, e *env) call {
@@ -314,6 +316,10 @@ func TestEveryReasonThroughGRPC(t *testing.T) {
 		{"one-shot grant used twice", reason.GrantReplayed, func(t *testing.T, e *env) call {
 			return call{md: with(bearer(e.identity(t, "alice")), grantMD(e.grant(t, token.GrantSpec{OneShot: true})))}
 		}},
+		{"one-shot register full", reason.OneShotRegisterFull, func(t *testing.T, e *env) call {
+			require.NoError(t, e.do(t, call{md: with(bearer(e.identity(t, "alice")), grantMD(e.grant(t, token.GrantSpec{OneShot: true})))}))
+			return call{md: with(bearer(e.identity(t, "alice")), grantMD(e.grant(t, token.GrantSpec{OneShot: true})))}
+		}},
 		{"revocation view stale", reason.RevocationViewStale, func(t *testing.T, e *env) call {
 			e.staleErr = reason.New(reason.RevocationViewStale, "revocation view is 2m old (bound 30s)")
 			return call{md: with(bearer(e.identity(t, "alice")), grantMD(e.grant(t, token.GrantSpec{})))}
@@ -345,7 +351,7 @@ func TestEveryReasonThroughGRPC(t *testing.T) {
 	covered := map[reason.Reason]bool{}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnvWith(t, tune[c.want])
 			cl := c.setup(t, e)
 			if repeat[c.want] {
 				require.NoError(t, e.do(t, cl), "first use must succeed")

@@ -45,7 +45,7 @@ func TestSingleTokenProfile(t *testing.T) {
 		{"no token", call{}, codes.Unauthenticated, reason.IdentityMissing, ""},
 		{"not a JWT", call{md: bearer("a.b")}, codes.Unauthenticated, reason.IdentityMalformed, reason.GrantMalformed},
 		{"unknown signer", call{md: bearer(forged)}, codes.Unauthenticated, reason.IdentityInvalid, reason.GrantUnknownKey},
-		{"an identity token is not a grant", call{md: bearer(identity)}, codes.Unauthenticated, reason.IdentityInvalid, reason.GrantUnknownKey},
+		{"an identity token is not a grant", call{md: bearer(identity)}, codes.Unauthenticated, reason.IdentityInvalid, reason.GrantWrongType},
 		{"expired", call{md: bearer(expired)}, codes.PermissionDenied, reason.GrantExpired, ""},
 		{"revoked", call{md: bearer(revoked)}, codes.PermissionDenied, reason.GrantRevoked, ""},
 		{"method out of scope", call{method: "write", md: bearer(valid)}, codes.PermissionDenied, reason.GrantScopeMismatch, ""},

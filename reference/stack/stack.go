@@ -42,6 +42,10 @@ type Config struct {
 	Clock clockwork.Clock
 	// Revocations, when set, is consulted on every call.
 	Revocations token.Revocations
+	// OneShotCapacity bounds the one-shot register; zero means token.DefaultReplayCapacity.
+	OneShotCapacity int
+	// CacheBytes bounds each verified-token cache's estimated memory; zero means token.DefaultCacheBytes.
+	CacheBytes int
 	// TLS, when set, serves TLS; with PeerIdentity a verified client certificate is an identity.
 	TLS          *tls.Config
 	PeerIdentity bool
@@ -103,12 +107,12 @@ func New(cfg Config) (*Service, error) {
 	cfg = cfg.WithDefaults()
 	idv, err := token.NewIdentityVerifier(cfg.IdentityKeys, token.Config{
 		Issuer: cfg.IdentityIssuer, Audience: cfg.Audience, Algorithms: cfg.Algorithms,
-		Leeway: cfg.Leeway, Clock: cfg.Clock,
+		Leeway: cfg.Leeway, CacheBytes: cfg.CacheBytes, Clock: cfg.Clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	var opts []token.GrantOption
+	opts := []token.GrantOption{token.WithReplayGuard(token.NewReplayGuard(cfg.OneShotCapacity))}
 	if cfg.Revocations != nil {
 		opts = append(opts, token.WithRevocations(cfg.Revocations))
 	}
@@ -118,7 +122,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	gv, err := token.NewGrantVerifier(cfg.GrantKeys, token.Config{
 		Issuer: cfg.GrantIssuer, Audience: cfg.Audience, Algorithms: grantAlgs,
-		Leeway: cfg.Leeway, MaxLifetime: cfg.MaxGrantLifetime, Clock: cfg.Clock,
+		Leeway: cfg.Leeway, MaxLifetime: cfg.MaxGrantLifetime, CacheBytes: cfg.CacheBytes, Clock: cfg.Clock,
 	}, opts...)
 	if err != nil {
 		return nil, err

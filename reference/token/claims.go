@@ -6,9 +6,6 @@
 package token
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -64,36 +61,6 @@ func match(pattern, value string) bool {
 	return pattern == value
 }
 
-// NumericTime is a JWT NumericDate that accepts only a JSON number: unlike
-// jwt.NumericDate it refuses "exp":"1700000000", a claim of the wrong type.
-type NumericTime struct{ time.Time }
-
-// ErrNotNumeric is returned when a time claim is not a JSON number.
-var ErrNotNumeric = errors.New("time claim is not a JSON number")
-
-// UnmarshalJSON decodes seconds since the epoch, with an optional fraction.
-func (t *NumericTime) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || !(b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
-		return ErrNotNumeric
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return ErrNotNumeric
-	}
-	sec := int64(f)
-	t.Time = time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
-	return nil
-}
-
-// MarshalJSON encodes whole seconds since the epoch.
-func (t NumericTime) MarshalJSON() ([]byte, error) {
-	return json.Marshal(t.Unix())
-}
-
-// At wraps a time for a claim, truncated to whole seconds as JWTs carry them.
-func At(t time.Time) *NumericTime { return &NumericTime{t.Truncate(time.Second).UTC()} }
-
 // Claims are the registered claims both token kinds share.
 type Claims struct {
 	Issuer    string           `json:"iss,omitempty"`
@@ -119,9 +86,9 @@ type IdentityClaims struct {
 	Groups []string `json:"groups,omitempty"`
 }
 
-// The jwt.Claims methods exist only to satisfy golang-jwt's parser: the
-// verifier disables the library's claim validation and applies its own, so
-// every failure gets a precise reason.
+// The jwt.Claims methods exist only so golang-jwt can sign these claims (and
+// other code can hand them to its parser): the reference verifier decodes
+// and checks claims itself, strictly, so every failure gets a precise reason.
 var (
 	_ jwt.Claims = (*GrantClaims)(nil)
 	_ jwt.Claims = (*IdentityClaims)(nil)

@@ -98,6 +98,8 @@ func (e *Explanation) describe(d *Decoded, derr error, cfg ExplainConfig) []stri
 				verb = "Expired"
 			}
 			add("%s %s (%s).", verb, relative(exp, e.At), exp.Format(time.RFC3339))
+		} else if _, present := d.Claims["exp"]; present {
+			add("Its exp claim is not a time from 1970 to year 9999.")
 		} else {
 			add("It has no exp claim.")
 		}

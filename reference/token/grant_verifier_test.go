@@ -257,9 +257,55 @@ func TestRevocation(t *testing.T) {
 	_, err = fresh.Verify(raw, defaultRequest())
 	requireDenied(t, err, reason.GrantRevoked, raw)
 
-	// Pruning keeps entries until the grant has expired: expiry then refuses it.
-	assert.Equal(t, 1, revoked.Prune(t0.Add(grantTTL)))
-	assert.Equal(t, 0, revoked.Prune(t0.Add(grantTTL+time.Second)))
+	// Pruning keeps entries while the verifier could accept the grant (exp
+	// + leeway); expiry refuses it after.
+	assert.Equal(t, 1, revoked.Prune(t0.Add(grantTTL+leeway)))
+	assert.Equal(t, 0, revoked.Prune(t0.Add(grantTTL+leeway+time.Nanosecond)))
+}
+
+// A revocation must outlive every instant at which the verifier could accept
+// the grant: exp plus the verifier's leeway, not exp (finding 8). The set
+// learns a longer leeway from the verifier it is given to.
+func TestRevocationOutlivesLeeway(t *testing.T) {
+	tests := []struct {
+		name   string
+		leeway time.Duration // the verifier's; 0 means the default
+	}{
+		{"default leeway", 0},
+		{"verifier leeway longer than the default", 2 * time.Minute},
+		{"verifier leeway shorter than the default", 5 * time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			revoked := token.NewRevocationSet()
+			v, err := token.NewGrantVerifier(f.set.Public(), f.config(func(c *token.Config) { c.Leeway = tc.leeway }),
+				token.WithRevocations(revoked))
+			require.NoError(t, err)
+			raw := f.grant(func(s *token.GrantSpec) { s.ID = "g-1" })
+			revoked.Revoke("g-1", t0.Add(grantTTL))
+
+			kept := max(v.Leeway(), token.DefaultLeeway)
+			last := t0.Add(grantTTL + v.Leeway()) // the last instant the verifier accepts the grant
+			f.clock.Advance(grantTTL + v.Leeway())
+			revoked.Prune(f.clock.Now())
+			_, err = v.Verify(raw, defaultRequest())
+			requireDenied(t, err, reason.GrantRevoked, raw)
+
+			assert.Equal(t, 1, revoked.Prune(t0.Add(grantTTL+kept)), "kept until exp + leeway")
+			assert.Equal(t, 0, revoked.Prune(t0.Add(grantTTL+kept+time.Nanosecond)), "dropped right after")
+			f.clock.Advance(kept - v.Leeway() + time.Nanosecond)
+			require.True(t, f.clock.Now().After(last))
+			_, err = v.Verify(raw, defaultRequest())
+			requireDenied(t, err, reason.GrantExpired, raw)
+		})
+	}
+	t.Run("a second revocation never shortens the first", func(t *testing.T) {
+		revoked := token.NewRevocationSet()
+		revoked.Revoke("g-1", t0.Add(time.Hour))
+		revoked.Revoke("g-1", t0.Add(time.Minute))
+		assert.Equal(t, 1, revoked.Prune(t0.Add(time.Hour)))
+	})
 }
 
 func TestRevocationViewStale(t *testing.T) {
@@ -333,11 +379,21 @@ func TestOneShot(t *testing.T) {
 		_, err = v.Verify(short, defaultRequest())
 		require.NoError(t, err)
 		_, err = v.Verify(long, defaultRequest())
-		requireDenied(t, err, reason.GrantReplayed, long)
+		re := requireDenied(t, err, reason.OneShotRegisterFull, long)
+		assert.Equal(t, "1", re.Metadata["capacity"])
 
-		f.clock.Advance(time.Minute + leeway + time.Second) // short's entry can now be forgotten
+		// At exp + leeway the verifier still accepts short, so its id is held.
+		f.clock.Advance(time.Minute + leeway)
+		_, err = v.Verify(long, defaultRequest())
+		requireDenied(t, err, reason.OneShotRegisterFull, long)
+		_, err = v.Verify(short, defaultRequest())
+		requireDenied(t, err, reason.GrantReplayed, short)
+
+		f.clock.Advance(time.Nanosecond) // short's entry can now be forgotten
 		_, err = v.Verify(long, defaultRequest())
 		require.NoError(t, err)
+		_, err = v.Verify(short, defaultRequest())
+		requireDenied(t, err, reason.GrantExpired, short)
 	})
 	t.Run("concurrent uses: exactly one wins", func(t *testing.T) {
 		f := newFixture(t)

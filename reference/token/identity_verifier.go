@@ -3,6 +3,7 @@ package token
 import (
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/jitbench/jitbench/reference/reason"
 )
@@ -21,7 +22,19 @@ func NewIdentityVerifier(keys KeyResolver, cfg Config) (*IdentityVerifier, error
 	if err != nil {
 		return nil, err
 	}
-	return &IdentityVerifier{core: newCore(keys, cfg), cache: newCache[Identity](cfg.CacheSize)}, nil
+	return &IdentityVerifier{core: newCore(keys, cfg), cache: newCache(cfg.CacheSize, cfg.CacheBytes, identityBytes)}, nil
+}
+
+// CacheLen reports how many verified identity tokens are cached.
+func (v *IdentityVerifier) CacheLen() int { return v.cache.len() }
+
+// CacheBytes reports the estimated memory of the verified-identity cache.
+func (v *IdentityVerifier) CacheBytes() int { return v.cache.usage() }
+
+// identityBytes estimates what a cached identity holds: the struct and its strings.
+func identityBytes(id *Identity) int {
+	return int(unsafe.Sizeof(*id)) + stringsBytes(id.Subject, id.Issuer, id.KeyID, id.Algorithm) +
+		len(id.Groups)*int(unsafe.Sizeof("")) + stringsBytes(id.Groups...)
 }
 
 // Verify checks raw and returns the identity it proves, or a *reason.Error with an identity reason.

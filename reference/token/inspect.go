@@ -41,15 +41,21 @@ func Inspect(raw string) (*Decoded, error) {
 	return d, nil
 }
 
-var segmentName = []string{"header", "payload"}
+var segmentName = []string{"header", "payload", "signature"}
 
-// Time returns the numeric time claim name, if present and a number.
+// Time returns the time claim name, if present and a number of seconds from
+// 0 to MaxNumericDate (whole seconds: this is for display). An absurd value
+// is reported absent rather than wrapped into another instant.
 func (d *Decoded) Time(name string) (time.Time, bool) {
 	f, ok := d.Claims[name].(float64)
 	if !ok {
 		return time.Time{}, false
 	}
-	return time.Unix(int64(f), 0).UTC(), true
+	t, err := numericFromFloat(f)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.Truncate(time.Second), true
 }
 
 // String returns the string header or claim name (claims first), or "".

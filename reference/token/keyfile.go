@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/jitbench/jitbench/reference/filecap"
 )
 
 // Key files are JSON Web Key Sets (RFC 7517): a format every JWT stack reads,
@@ -20,9 +21,9 @@ import (
 // ReadKeyFile loads a key set from a JWKS file. Errors name the file and,
 // for JSON syntax errors, the line and column.
 func ReadKeyFile(path string) (*KeySet, error) {
-	data, err := os.ReadFile(path)
+	data, err := filecap.ReadFile(path, filecap.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+		return nil, err
 	}
 	set, err := ParseKeySet(data)
 	if err != nil {

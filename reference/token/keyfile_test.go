@@ -159,4 +159,8 @@ func TestReadKeyFile(t *testing.T) {
 	_, err = token.ReadKeyFile(missing)
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Contains(t, err.Error(), missing)
+
+	// An endless file is refused at the key file cap, not read into memory.
+	_, err = token.ReadKeyFile("/dev/zero")
+	assert.EqualError(t, err, "/dev/zero: the key file is larger than 1 MiB, its size limit")
 }

@@ -128,7 +128,8 @@ func (k *Key) PublicOnly() *Key {
 	return &c
 }
 
-func (k *Key) method() jwt.SigningMethod { return jwt.GetSigningMethod(k.Algorithm) }
+// method is the signing method of k's algorithm; for ES256 it emits low-s only.
+func (k *Key) method() jwt.SigningMethod { return SigningMethod(k.Algorithm) }
 
 // Signer returns the private key in the form golang-jwt signs with.
 func (k *Key) signer() (any, error) {

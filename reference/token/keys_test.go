@@ -194,41 +194,6 @@ func TestIssuerGrantShape(t *testing.T) {
 	assert.NotEqual(t, token.NewID(), token.NewID())
 }
 
-func TestNumericTime(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-		err  bool
-	}{
-		{"1700000000", time.Unix(1700000000, 0), false},
-		{" 1700000000 ", time.Unix(1700000000, 0), false},
-		{"1700000000.5", time.Unix(1700000000, 5e8), false},
-		{"-1", time.Unix(-1, 0), false},
-		{"1.7e9", time.Unix(1700000000, 0), false},
-		{`"1700000000"`, time.Time{}, true},
-		{"true", time.Time{}, true},
-		{"{}", time.Time{}, true},
-		{"[1]", time.Time{}, true},
-		{"1e400", time.Time{}, true},
-		{"-", time.Time{}, true},
-		{"", time.Time{}, true},
-	}
-	for _, tc := range tests {
-		var nt token.NumericTime
-		err := nt.UnmarshalJSON([]byte(tc.in))
-		if tc.err {
-			assert.ErrorIs(t, err, token.ErrNotNumeric, "%q", tc.in)
-			continue
-		}
-		require.NoError(t, err, "%q", tc.in)
-		assert.True(t, tc.want.Equal(nt.Time), "%q: got %v", tc.in, nt.Time)
-	}
-
-	b, err := json.Marshal(token.At(time.Unix(1700000000, 999e6)))
-	require.NoError(t, err)
-	assert.Equal(t, "1700000000", string(b), "At truncates to whole seconds")
-}
-
 func decodeSeg(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)

@@ -27,21 +27,36 @@ var (
 )
 
 // RevocationSet is an in-memory set of revoked grant ids. An entry is kept
-// until the grant it names has expired, after which expiry alone refuses it.
+// while a verifier could still accept the grant it names, until its exp plus
+// the leeway, after which expiry alone refuses it. The leeway kept is
+// DefaultLeeway, raised to a verifier's own when the set is given to it with
+// WithRevocations, or with CoverLeeway.
 type RevocationSet struct {
 	mu      sync.RWMutex
 	revoked map[string]time.Time // jti -> when the grant expires
+	leeway  time.Duration
 }
 
-// NewRevocationSet returns an empty set.
+// NewRevocationSet returns an empty set that keeps entries until exp + DefaultLeeway.
 func NewRevocationSet() *RevocationSet {
-	return &RevocationSet{revoked: make(map[string]time.Time)}
+	return &RevocationSet{revoked: make(map[string]time.Time), leeway: DefaultLeeway}
 }
 
-// Revoke records that grant jti, valid until expires, is revoked.
+// CoverLeeway makes the set keep each entry until at least exp + leeway: a
+// verifier with that leeway still accepts the grant until then.
+func (s *RevocationSet) CoverLeeway(leeway time.Duration) {
+	s.mu.Lock()
+	s.leeway = max(s.leeway, leeway)
+	s.mu.Unlock()
+}
+
+// Revoke records that grant jti, valid until expires, is revoked. A second
+// revocation of the same id never shortens how long it is kept.
 func (s *RevocationSet) Revoke(jti string, expires time.Time) {
 	s.mu.Lock()
-	s.revoked[jti] = expires
+	if cur, ok := s.revoked[jti]; !ok || expires.After(cur) {
+		s.revoked[jti] = expires
+	}
 	s.mu.Unlock()
 }
 
@@ -56,52 +71,15 @@ func (s *RevocationSet) Check(jti string, _ time.Time) error {
 	return nil
 }
 
-// Prune drops entries for grants that expired before now and returns how many remain.
+// Prune drops entries for grants no verifier could accept at now (exp +
+// leeway is past) and returns how many remain.
 func (s *RevocationSet) Prune(now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for jti, exp := range s.revoked {
-		if now.After(exp) {
+		if now.After(exp.Add(s.leeway)) {
 			delete(s.revoked, jti)
 		}
 	}
 	return len(s.revoked)
-}
-
-// ReplayGuard remembers the ids of one-shot grants already used, until they
-// expire, so each is accepted once. When full of unexpired ids it refuses new
-// ones (fails closed) rather than forgetting and allowing a replay.
-type ReplayGuard struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-	max  int
-}
-
-// NewReplayGuard returns a guard holding at most max ids (0 means 100,000).
-func NewReplayGuard(max int) *ReplayGuard {
-	if max <= 0 {
-		max = 100_000
-	}
-	return &ReplayGuard{seen: make(map[string]time.Time), max: max}
-}
-
-// Use records jti as used and returns nil the first time, a GRANT_REPLAYED error after.
-func (g *ReplayGuard) Use(jti string, expires, now time.Time) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, used := g.seen[jti]; used {
-		return reason.New(reason.GrantReplayed, "this one-shot grant was already used", "grant_id", jti)
-	}
-	if len(g.seen) >= g.max {
-		for id, exp := range g.seen {
-			if now.After(exp) {
-				delete(g.seen, id)
-			}
-		}
-		if len(g.seen) >= g.max {
-			return reason.New(reason.GrantReplayed, "the verifier's one-shot register is full; refusing rather than risking a replay")
-		}
-	}
-	g.seen[jti] = expires
-	return nil
 }

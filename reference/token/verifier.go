@@ -1,6 +1,7 @@
 package token
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -49,6 +50,11 @@ type Config struct {
 	MaxTokenBytes int
 	// CacheSize bounds the verified-token cache; negative disables it.
 	CacheSize int
+	// CacheBytes bounds the cache's estimated memory (keys and entries); zero means DefaultCacheBytes, negative disables the cache.
+	CacheBytes int
+	// Signatures says which spellings of an ES256 signature are accepted;
+	// zero means the verifier kind's default (see SignatureForm).
+	Signatures SignatureForm
 	// Clock is the verifier's time source; nil means the real clock.
 	Clock clockwork.Clock
 }
@@ -81,6 +87,14 @@ func (c Config) withDefaults(typ string) (Config, error) {
 	if c.Type == "" {
 		c.Type = typ
 	}
+	if c.Signatures == SignaturesDefault {
+		// Grants come from the reference broker, which signs low-s only;
+		// identity tokens come from identity providers, which rarely do.
+		c.Signatures = SignaturesAnyS
+		if typ == TypeGrant {
+			c.Signatures = SignaturesLowSOnly
+		}
+	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()
 	}
@@ -90,26 +104,22 @@ func (c Config) withDefaults(typ string) (Config, error) {
 // core is the signature and claim checking both verifiers share. Its errors
 // carry grant reasons; the identity verifier translates them.
 type core struct {
-	cfg    Config
-	keys   KeyResolver
-	parser *jwt.Parser
+	cfg  Config
+	keys KeyResolver
 }
 
 func newCore(keys KeyResolver, cfg Config) core {
-	return core{
-		cfg:  cfg,
-		keys: keys,
-		// WithValidMethods repeats the pin inside the library as a second
-		// line; the keyfunc below applies it first so the reason is precise.
-		parser: jwt.NewParser(
-			jwt.WithValidMethods(cfg.Algorithms),
-			jwt.WithoutClaimsValidation(),
-			jwt.WithStrictDecoding(),
-		),
-	}
+	return core{cfg: cfg, keys: keys}
 }
 
-// parse verifies raw's size, shape, algorithm, key and signature, decoding into claims.
+// b64 is strict base64url: golang-jwt's WithStrictDecoding, so set bits
+// after the last character make a token malformed, not another spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// parse verifies raw's size, shape, JSON, type, algorithm, key and signature,
+// decoding the payload into claims. It parses the compact JWS itself rather
+// than through golang-jwt's parser, which decodes with encoding/json: only
+// the signature is golang-jwt's (through SigningMethod).
 func (c *core) parse(raw string, claims jwt.Claims, now time.Time) (*jwt.Token, *Key, error) {
 	if len(raw) > c.cfg.MaxTokenBytes {
 		return nil, nil, reason.New(reason.GrantTooLarge, "the token is larger than the verifier accepts",
@@ -125,31 +135,75 @@ func (c *core) parse(raw string, claims jwt.Claims, now time.Time) (*jwt.Token, 
 	if !compactJWS(raw) {
 		return nil, nil, reason.New(reason.GrantMalformed, "the token has characters outside base64url")
 	}
-	var key *Key
-	tok, err := c.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-		alg, _ := t.Header["alg"].(string)
-		if err := c.checkAlg(alg); err != nil {
-			return nil, err
-		}
-		if _, ok := t.Header["crit"]; ok {
-			return nil, reason.New(reason.GrantMalformed, "the token has a crit header this verifier does not understand")
-		}
-		kid, _ := t.Header["kid"].(string)
-		k, err := c.keys.Lookup(kid, now)
+	h64, rest, _ := strings.Cut(raw, ".")
+	p64, s64, _ := strings.Cut(rest, ".")
+	var segs [3][]byte
+	for i, seg := range []string{h64, p64, s64} {
+		b, err := b64.DecodeString(seg)
 		if err != nil {
-			return nil, c.keyErr(err)
+			return nil, nil, reason.New(reason.GrantMalformed, "the token's "+segmentName[i]+" is not strict base64url")
 		}
-		if k.Algorithm != alg {
-			return nil, reason.New(reason.GrantAlgMismatch, "the token's algorithm is not its key's algorithm",
-				"offered_algorithm", alg, "key_algorithm", k.Algorithm, "kid", kid)
-		}
-		key = k
-		return k.Public, nil
-	})
-	if err != nil {
-		return nil, nil, c.classify(tok, err)
+		segs[i] = b
 	}
-	return tok, key, nil
+	header := map[string]any{}
+	if err := decodeStrict(segs[0], headerNames, &header); err != nil {
+		return nil, nil, malformedJSON("header", err)
+	}
+	if err := decodeStrict(segs[1], namesFor(claims), claims); err != nil {
+		return nil, nil, malformedJSON("payload", err)
+	}
+	// The kind of token first: an identity token sent as a grant is named
+	// as such, not as signed by a key the grant verifier does not know.
+	if typ, _ := header["typ"].(string); c.cfg.Type != "" && !strings.EqualFold(typ, c.cfg.Type) {
+		return nil, nil, reason.New(reason.GrantWrongType, "the token's typ header is not the expected one",
+			"expected_typ", c.cfg.Type, "typ", typ)
+	}
+	alg, _ := header["alg"].(string)
+	if err := c.checkAlg(alg); err != nil {
+		return nil, nil, err
+	}
+	if _, ok := header["crit"]; ok {
+		return nil, nil, reason.New(reason.GrantMalformed, "the token has a crit header this verifier does not understand")
+	}
+	kid, _ := header["kid"].(string)
+	key, err := c.keys.Lookup(kid, now)
+	if err != nil {
+		return nil, nil, c.keyErr(err)
+	}
+	if key.Algorithm != alg {
+		return nil, nil, reason.New(reason.GrantAlgMismatch, "the token's algorithm is not its key's algorithm",
+			"offered_algorithm", alg, "key_algorithm", key.Algorithm, "kid", kid)
+	}
+	method := SigningMethod(alg)
+	if alg == ES256 && c.cfg.Signatures == SignaturesAnyS {
+		method = jwt.SigningMethodES256
+	}
+	if err := method.Verify(raw[:len(h64)+1+len(p64)], segs[2], key.Public); err != nil {
+		if errors.Is(err, ErrHighS) {
+			return nil, nil, reason.New(reason.GrantBadSignature,
+				"the signature is the non-canonical (high-s) twin of a valid one: this verifier accepts only low-s ECDSA signatures")
+		}
+		return nil, nil, reason.New(reason.GrantBadSignature, "the signature does not verify with the named key")
+	}
+	return &jwt.Token{Raw: raw, Method: method, Header: header, Claims: claims, Signature: segs[2], Valid: true}, key, nil
+}
+
+// malformedJSON is the GRANT_MALFORMED refusal of a header or payload that
+// strict decoding refused, naming the claim or header parameter concerned.
+func malformedJSON(what string, err error) error {
+	var se *strictError
+	if !errors.As(err, &se) {
+		return reason.New(reason.GrantMalformed, "the token's "+what+" is not one well-formed JSON object")
+	}
+	noun, key := "claim", "claim"
+	if what == "header" {
+		noun, key = "parameter", "header"
+	}
+	out := reason.New(reason.GrantMalformed, se.describe(what, noun))
+	if se.member != "" {
+		out.Set(key, se.member)
+	}
+	return out
 }
 
 // keyErr keeps a reason from the key source and reads any other lookup
@@ -182,38 +236,9 @@ func (c *core) checkAlg(alg string) error {
 		"offered_algorithm", alg, "accepted_algorithms", strings.Join(c.cfg.Algorithms, ","))
 }
 
-// classify turns a golang-jwt error into a reason.
-func (c *core) classify(tok *jwt.Token, err error) error {
-	var re *reason.Error
-	if errors.As(err, &re) {
-		return re
-	}
-	if tok != nil {
-		if alg, _ := tok.Header["alg"].(string); tok.Header != nil && !slices.Contains(c.cfg.Algorithms, alg) {
-			return c.checkAlg(alg)
-		}
-	}
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		msg := "the token is not well-formed"
-		if errors.Is(err, ErrNotNumeric) {
-			msg = "a time claim is not a JSON number"
-		}
-		return reason.New(reason.GrantMalformed, msg)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return reason.New(reason.GrantBadSignature, "the signature does not verify with the named key")
-	}
-	return reason.New(reason.GrantMalformed, "the token could not be verified")
-}
-
 // checkClaims applies the claim rules every token kind shares.
-func (c *core) checkClaims(tok *jwt.Token, cl *Claims, now time.Time) error {
-	if c.cfg.Type != "" {
-		if typ, _ := tok.Header["typ"].(string); !strings.EqualFold(typ, c.cfg.Type) {
-			return reason.New(reason.GrantWrongType, "the token's typ header is not the expected one",
-				"expected_typ", c.cfg.Type, "typ", typ)
-		}
-	}
+// The typ header was checked by parse, before the key lookup.
+func (c *core) checkClaims(_ *jwt.Token, cl *Claims, now time.Time) error {
 	if cl.Issuer != c.cfg.Issuer {
 		return reason.New(reason.GrantIssuerMismatch, "the token comes from an issuer this service does not trust",
 			"expected_issuer", c.cfg.Issuer, "issuer", cl.Issuer)
