@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jitbench/jitbench/reference/filecap"
 )
 
 // ConformanceSchema names the version of the conformance result format;
@@ -166,9 +168,12 @@ var ErrNotConformance = errors.New("not a jitbench conformance result")
 // is not JSON, of another schema, or holds a case with an unknown verdict
 // is an error that says which.
 func ReadConformance(r io.Reader) (*ConformanceResult, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxResultBytes))
+	data, err := io.ReadAll(io.LimitReader(r, filecap.Result.Bytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the conformance result: %w", err)
+	}
+	if int64(len(data)) > filecap.Result.Bytes {
+		return nil, fmt.Errorf("%w: larger than %s, the result file's size limit", ErrNotConformance, filecap.Size(filecap.Result.Bytes))
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {

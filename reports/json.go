@@ -8,10 +8,9 @@ import (
 	"io"
 	"strings"
 	"time"
-)
 
-// maxResultBytes bounds what Read accepts: a day-long run is tens of MiB.
-const maxResultBytes = 1 << 30
+	"github.com/jitbench/jitbench/reference/filecap"
+)
 
 // Write writes r as indented JSON, the format Read reads and Merge combines.
 func Write(w io.Writer, r *Result) error {
@@ -26,12 +25,12 @@ func Write(w io.Writer, r *Result) error {
 // JSON, not a jitbench result, of another schema version, or whose figures
 // disagree with its histograms is an error that says which; Read never panics.
 func Read(r io.Reader) (*Result, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxResultBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, filecap.Result.Bytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the result: %w", err)
 	}
-	if len(data) > maxResultBytes {
-		return nil, fmt.Errorf("not a jitbench result: larger than %d MiB", maxResultBytes>>20)
+	if int64(len(data)) > filecap.Result.Bytes {
+		return nil, fmt.Errorf("not a jitbench result: larger than %s, the result file's size limit", filecap.Size(filecap.Result.Bytes))
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {

@@ -21,6 +21,7 @@ import (
 	"github.com/jitbench/jitbench/harness/load"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/brokerclient"
+	"github.com/jitbench/jitbench/reference/filecap"
 	"github.com/jitbench/jitbench/reference/interceptor"
 	"github.com/jitbench/jitbench/reference/stack"
 	"github.com/jitbench/jitbench/reference/token"
@@ -454,7 +455,7 @@ func (f *loadFlags) buildTarget(ctx context.Context, stderr io.Writer, p *loadPl
 			return nil, usagef("--data: %v", err)
 		}
 	case f.dataFile != "":
-		if request, err = os.ReadFile(f.dataFile); err != nil {
+		if request, err = filecap.ReadFile(f.dataFile, filecap.Payload); err != nil {
 			return nil, usagef("--data-file: %v", err)
 		}
 	}

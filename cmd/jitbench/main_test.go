@@ -174,6 +174,11 @@ func TestUsageErrors(t *testing.T) {
 		{"audit export --data-dir without state", []string{"audit", "export", "--data-dir", emptyDir}, "", []string{"--data-dir", emptyDir, "holds no broker state"}},
 		{"audit export extra arg", []string{"audit", "export", "extra"}, "", []string{"jitbench audit export", `unexpected argument "extra"`}},
 		{"unknown audit subcommand", []string{"audit", "import"}, "", []string{`unknown command "import"`}},
+		// Every file the CLI reads has a size cap: an endless one is one line, not an out-of-memory crash.
+		{"serve --policy endless", []string{"serve", "--addr", free, "--broker-addr", free, "--policy", "/dev/zero"}, "", []string{"--policy", "/dev/zero", "larger than 2 MiB"}},
+		{"serve --grant-keys endless", []string{"serve", "--addr", free, "--grant-keys", "/dev/zero"}, "", []string{"--grant-keys", "/dev/zero", "larger than 1 MiB"}},
+		{"token mint --identity-keys endless", []string{"token", "mint", "--kind", "identity", "--sub", "alice", "--identity-keys", "/dev/zero"}, "", []string{"--identity-keys", "/dev/zero", "larger than 1 MiB"}},
+		{"report render endless", []string{"report", "render", "/dev/zero"}, "", []string{"/dev/zero", "larger than 256 MiB"}},
 		{"keygen -o into a missing directory", []string{"token", "keygen", "-o", filepath.Join(missing, "k.jwks")}, "", []string{"-o", missing}},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/jitbench/jitbench/reference/filecap"
 )
 
 // DefaultConnectTimeout bounds the wait for a target's connections when DialOptions.Timeout is zero.
@@ -158,7 +159,7 @@ type TLSFiles struct {
 func (f TLSFiles) Config() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.ServerName, InsecureSkipVerify: f.InsecureSkipVerify} //nolint:gosec // the user asked for it
 	if f.CACert != "" {
-		pem, err := os.ReadFile(f.CACert)
+		pem, err := filecap.ReadFile(f.CACert, filecap.Certificate)
 		if err != nil {
 			return nil, err
 		}

@@ -2,18 +2,18 @@ package policy
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/jitbench/jitbench/reference/filecap"
 	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // Load reads and parses the policy file at path; see Parse.
 func Load(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := filecap.ReadFile(path, filecap.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}

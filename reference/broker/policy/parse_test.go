@@ -180,3 +180,9 @@ func TestLoadMissingFile(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 	assert.NotErrorIs(t, err, ErrInvalid)
 }
+
+func TestLoadRefusesAnOversizedFile(t *testing.T) {
+	_, err := Load("/dev/zero")
+	require.Error(t, err)
+	assert.Equal(t, "policy: /dev/zero: the policy file is larger than 2 MiB, its size limit", err.Error())
+}
