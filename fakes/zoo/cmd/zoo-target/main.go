@@ -1,0 +1,24 @@
+// Command zoo-target runs one zoo service (fakes/zoo) in a process of its
+// own, for conformance runs "each as a separate process over loopback":
+//
+//	zoo-target --kind scp-array --bug none --keys-dir ./keys --generate-keys
+//
+// It prints one JSON line once serving, {"addr":"127.0.0.1:port",...}, and
+// stops on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jitbench/jitbench/fakes/zoo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := zoo.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
