@@ -68,6 +68,8 @@ images:
 # Each fuzz target runs for FUZZTIME; go test allows one -fuzz per package.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGrantVerify$$' -fuzztime $(FUZZTIME) ./reference/token/
+	$(GO) test -run '^$$' -fuzz '^FuzzClaimsDecode$$' -fuzztime $(FUZZTIME) ./reference/token/
+	$(GO) test -run '^$$' -fuzz '^FuzzGrant$$' -fuzztime $(FUZZTIME) ./fakes/zoo/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reference/broker/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./reports/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
