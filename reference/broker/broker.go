@@ -136,7 +136,12 @@ func New(cfg Config) (*Broker, error) {
 		m.unregister()
 		return nil, fmt.Errorf("read the revocation feed: %w", err)
 	}
-	b.feed = newFeed(latest)
+	epoch, err := feedEpoch(cfg.Store)
+	if err != nil {
+		m.unregister()
+		return nil, err
+	}
+	b.feed = newFeed(latest, epoch)
 	// Timers are armed only once every entry is loaded, so a timer firing
 	// at once (a deadline passed while the broker was down) finds the map
 	// complete.

@@ -12,6 +12,7 @@ import (
 
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/broker/store"
+	"github.com/jitbench/jitbench/reference/token"
 )
 
 // revocationBuffer is each revocation subscriber's channel capacity. Unlike a
@@ -32,6 +33,9 @@ type feed struct {
 	// 6 before 5). Other transitions never take it.
 	commitMu sync.Mutex
 
+	// epoch names the numbering of sequences (see feedEpoch); every event carries it.
+	epoch string
+
 	mu     sync.Mutex
 	latest uint64 // the largest sequence published
 	subs   map[*revocationSub]struct{}
@@ -45,8 +49,8 @@ type revocationSub struct {
 	end error
 }
 
-func newFeed(latest uint64) *feed {
-	return &feed{latest: latest, subs: make(map[*revocationSub]struct{})}
+func newFeed(latest uint64, epoch string) *feed {
+	return &feed{latest: latest, epoch: epoch, subs: make(map[*revocationSub]struct{})}
 }
 
 // latestSequence returns the largest sequence in the stored feed.
@@ -91,16 +95,20 @@ func (f *feed) publish(events ...*jitv1.RevocationEvent) {
 }
 
 // heartbeat tells every subscriber the feed is current up to the latest
-// sequence as of now. It travels the same channel as events, after every
-// event it covers. A subscriber with a full buffer skips it: the events
-// ahead of it are newer news.
-func (f *feed) heartbeat(now time.Time) {
+// sequence as of now, and which key set is published (keySet computes its
+// id). It travels the same channel as events, after every event it covers.
+// A subscriber with a full buffer skips it: the events ahead of it are
+// newer news, and the next heartbeat repeats the key set. keySet runs under
+// the feed's lock, so announcements reach subscribers in the order the key
+// set changed.
+func (f *feed) heartbeat(now time.Time, keySet func(time.Time) string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.subs) == 0 {
 		return
 	}
-	hb := &jitv1.RevocationEvent{Sequence: f.latest, Heartbeat: true, SentAt: timestamppb.New(now)}
+	hb := &jitv1.RevocationEvent{Sequence: f.latest, Heartbeat: true, SentAt: timestamppb.New(now),
+		Epoch: f.epoch, KeySetId: keySet(now)}
 	for sub := range f.subs {
 		select {
 		case sub.ch <- hb:
@@ -147,20 +155,30 @@ func (b *Broker) heartbeats(t clockwork.Ticker) {
 	defer t.Stop()
 	for {
 		select {
-		case now := <-t.Chan():
-			b.feed.heartbeat(now)
+		case <-t.Chan():
+			// The clock's time, not the tick's: a fake clock moved far
+			// ahead delivers an old tick, and the key set is as of now.
+			b.feed.heartbeat(b.clock.Now(), b.keySetID)
 		case <-b.done:
 			return
 		}
 	}
 }
 
-// WatchRevocations sends the revocations with a sequence larger than after
-// that still matter (their grant has not expired yet), then live ones, plus
-// a heartbeat every HeartbeatInterval carrying the latest sequence, so a
-// verifier knows how fresh its view is. It returns when ctx ends, send fails,
-// the subscriber falls behind (RESOURCE_EXHAUSTED) or the broker closes.
-func (b *Broker) WatchRevocations(ctx context.Context, after uint64, send func(*jitv1.RevocationEvent) error) error {
+// WatchRevocations sends the revocations with a sequence larger than
+// in.after_sequence that still matter (their grant has not expired, or did
+// so less than the verifier's leeway ago), then live ones, plus a heartbeat
+// every HeartbeatInterval carrying the latest sequence and the published key
+// set, so a verifier knows how fresh its view is. Every event carries the
+// feed's epoch; after_sequence counts only in the epoch the request names,
+// and in any other the feed is replayed from the start. It returns when ctx
+// ends, send fails, the subscriber falls behind (RESOURCE_EXHAUSTED) or the
+// broker closes.
+func (b *Broker) WatchRevocations(ctx context.Context, in *jitv1.WatchRevocationsRequest, send func(*jitv1.RevocationEvent) error) error {
+	keep, err := replayLeeway(in)
+	if err != nil {
+		return err
+	}
 	done, err := b.begin()
 	if err != nil {
 		return err
@@ -171,13 +189,22 @@ func (b *Broker) WatchRevocations(ctx context.Context, after uint64, send func(*
 		return err
 	}
 	defer b.feed.unsubscribe(sub)
-	if err := b.replay(ctx, after, latest, send); err != nil {
+	after := in.GetAfterSequence()
+	if in.GetEpoch() != b.feed.epoch || after > latest {
+		// A position in another numbering (a broker restarted on an empty
+		// store numbers from 1 again) says nothing about this one: resuming
+		// after it would skip this feed's first revocations.
+		after = 0
+	}
+	if err := b.replay(ctx, after, latest, keep, send); err != nil {
 		return err
 	}
 	// A heartbeat right after the replay tells a new subscriber its view is
 	// current now, rather than one HeartbeatInterval later: a verifier that
 	// starts in strict mode would otherwise refuse every grant until then.
-	if err := send(&jitv1.RevocationEvent{Sequence: max(after, latest), Heartbeat: true, SentAt: timestamppb.New(b.clock.Now())}); err != nil {
+	now := b.clock.Now()
+	if err := send(&jitv1.RevocationEvent{Sequence: latest, Heartbeat: true, SentAt: timestamppb.New(now),
+		Epoch: b.feed.epoch, KeySetId: b.keySetID(now)}); err != nil {
 		return err
 	}
 	for {
@@ -190,6 +217,7 @@ func (b *Broker) WatchRevocations(ctx context.Context, after uint64, send func(*
 				continue
 			}
 			out := proto.Clone(ev).(*jitv1.RevocationEvent)
+			out.Epoch = b.feed.epoch
 			if !out.GetHeartbeat() {
 				out.SentAt = timestamppb.New(b.clock.Now())
 			}
@@ -202,9 +230,26 @@ func (b *Broker) WatchRevocations(ctx context.Context, after uint64, send func(*
 	}
 }
 
-// replay sends the stored events in (after, upto] whose grant is still live,
-// a batch at a time so a long feed is never held in memory whole.
-func (b *Broker) replay(ctx context.Context, after, upto uint64, send func(*jitv1.RevocationEvent) error) error {
+// replayLeeway is how long after its grant's expiry a revocation is still
+// replayed: twice the verifier's leeway as its request states it (never
+// less than token.DefaultLeeway, for verifiers that do not say). The
+// verifier accepts a grant until exp plus its leeway on its own clock,
+// which may lag the broker's by as much again: that is what a leeway is for.
+func replayLeeway(in *jitv1.WatchRevocationsRequest) (time.Duration, error) {
+	d := in.GetLeeway()
+	if d == nil {
+		return 2 * token.DefaultLeeway, nil
+	}
+	if err := d.CheckValid(); err != nil || d.AsDuration() < 0 {
+		return 0, fail(ErrInvalidArgument, "leeway must be a non-negative duration")
+	}
+	return 2 * max(d.AsDuration(), token.DefaultLeeway), nil
+}
+
+// replay sends the stored events in (after, upto] whose grant a verifier
+// may still accept (until exp plus keep on the broker's clock), a batch at
+// a time so a long feed is never held in memory whole.
+func (b *Broker) replay(ctx context.Context, after, upto uint64, keep time.Duration, send func(*jitv1.RevocationEvent) error) error {
 	for after < upto {
 		batch := make([]*jitv1.RevocationEvent, 0, replayBatch)
 		err := b.store.Revocations(after, func(ev *jitv1.RevocationEvent) bool {
@@ -223,12 +268,15 @@ func (b *Broker) replay(ctx context.Context, after, upto uint64, send func(*jitv
 		now := b.clock.Now()
 		for _, ev := range batch {
 			after = ev.GetSequence()
-			// A verifier forgets a revocation once its grant expired: the
-			// grant is refused as expired anyway.
-			if ev.GetGrantExpiresAt() != nil && !ev.GetGrantExpiresAt().AsTime().After(now) {
+			// A verifier forgets a revocation once its grant is past exp
+			// plus its leeway: the grant is refused as expired from then on.
+			// Until then, that instant included, it would accept the grant,
+			// so it must hear of it.
+			if ev.GetGrantExpiresAt() != nil && now.After(ev.GetGrantExpiresAt().AsTime().Add(keep)) {
 				continue
 			}
 			ev.SentAt = timestamppb.New(now)
+			ev.Epoch = b.feed.epoch
 			if err := send(ev); err != nil {
 				return err
 			}

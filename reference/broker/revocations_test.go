@@ -11,15 +11,21 @@ import (
 
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/broker"
+	"github.com/jitbench/jitbench/reference/token"
 )
 
-// subscribe follows the revocation feed after a sequence.
+// subscribe follows the revocation feed after a sequence of the broker's epoch.
 func (f *fixture) subscribe(after uint64) (<-chan *jitv1.RevocationEvent, <-chan error, context.CancelFunc) {
+	return f.watchFeed(&jitv1.WatchRevocationsRequest{AfterSequence: after, Epoch: f.b.Epoch()})
+}
+
+// watchFeed follows the revocation feed as in asks.
+func (f *fixture) watchFeed(in *jitv1.WatchRevocationsRequest) (<-chan *jitv1.RevocationEvent, <-chan error, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(f.ctx())
 	events := make(chan *jitv1.RevocationEvent, 64)
 	done := make(chan error, 1)
 	go func() {
-		done <- f.b.WatchRevocations(ctx, after, func(ev *jitv1.RevocationEvent) error {
+		done <- f.b.WatchRevocations(ctx, in, func(ev *jitv1.RevocationEvent) error {
 			events <- ev
 			return nil
 		})
@@ -84,11 +90,12 @@ func TestRevocationFeed(t *testing.T) {
 }
 
 // TestRevocationReplaySkipsExpiredGrants: a revocation whose grant has
-// expired is of no use to a verifier and is not replayed.
+// expired beyond any verifier's leeway (twice, for a verifier's clock that
+// lags) is of no use to a verifier and is not replayed.
 func TestRevocationReplaySkipsExpiredGrants(t *testing.T) {
 	f := newFixture(t)
 	old := f.revokeOne()
-	f.clock.Advance(readMax + time.Second)
+	f.clock.Advance(readMax + 2*token.DefaultLeeway + time.Second)
 
 	events, _, _ := f.subscribe(0)
 	current(t, events, 1)

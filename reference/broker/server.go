@@ -113,14 +113,14 @@ func (s *server) Revoke(ctx context.Context, in *jitv1.RevokeRequest) (*jitv1.Ac
 
 // Keys returns the grant-verification keys; no identity is needed.
 func (s *server) Keys(context.Context, *jitv1.KeysRequest) (*jitv1.KeysResponse, error) {
-	doc, err := s.b.Keys()
+	doc, id, err := s.b.keysAt(s.b.clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	return &jitv1.KeysResponse{Jwks: string(doc)}, nil
+	return &jitv1.KeysResponse{Jwks: string(doc), KeySetId: id}, nil
 }
 
 // WatchRevocations streams the revocation feed; no identity is needed.
 func (s *server) WatchRevocations(in *jitv1.WatchRevocationsRequest, stream grpc.ServerStreamingServer[jitv1.RevocationEvent]) error {
-	return s.b.WatchRevocations(stream.Context(), in.GetAfterSequence(), stream.Send)
+	return s.b.WatchRevocations(stream.Context(), in, stream.Send)
 }

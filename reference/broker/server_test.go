@@ -156,6 +156,12 @@ func TestGRPC(t *testing.T) {
 		ev, err := stream.Recv()
 		require.NoError(t, err)
 		assert.Equal(t, revoked.GetGrantId(), ev.GetGrantId())
+		assert.NotEmpty(t, ev.GetEpoch())
+		hb, err := stream.Recv()
+		require.NoError(t, err)
+		assert.True(t, hb.GetHeartbeat())
+		assert.Equal(t, ev.GetEpoch(), hb.GetEpoch())
+		assert.Equal(t, keys.GetKeySetId(), hb.GetKeySetId(), "the feed announces the key set Keys serves")
 	})
 }
 

@@ -41,10 +41,11 @@ type fakeBroker struct {
 	// watch, if set, replaces the store-driven Watch.
 	watch func(*jitv1.WatchRequest, grpc.ServerStreamingServer[jitv1.AccessRequest]) error
 	jwks  string
+	keyID string // the key set id Keys sends with jwks
 
-	revFeed  chan revItem // what WatchRevocations streams
-	revAfter chan uint64  // the after_sequence of each WatchRevocations call
-	revGen   atomic.Int64 // counts WatchRevocations calls: only the latest stream takes from revFeed
+	revFeed  chan revItem                        // what WatchRevocations streams
+	revAfter chan *jitv1.WatchRevocationsRequest // each WatchRevocations call's request
+	revGen   atomic.Int64                        // counts WatchRevocations calls: only the latest stream takes from revFeed
 }
 
 // revItem is one scripted step of a revocation stream: an event to send, or an error ending the stream.
@@ -61,7 +62,7 @@ func newFakeBroker(clock clockwork.Clock) *fakeBroker {
 		calls:    make(map[string]int),
 		failures: make(map[string][]error),
 		revFeed:  make(chan revItem),
-		revAfter: make(chan uint64, 16),
+		revAfter: make(chan *jitv1.WatchRevocationsRequest, 16),
 	}
 }
 
@@ -240,7 +241,7 @@ func (b *fakeBroker) Keys(context.Context, *jitv1.KeysRequest) (*jitv1.KeysRespo
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return &jitv1.KeysResponse{Jwks: b.jwks}, nil
+	return &jitv1.KeysResponse{Jwks: b.jwks, KeySetId: b.keyID}, nil
 }
 
 func (b *fakeBroker) WatchRevocations(in *jitv1.WatchRevocationsRequest, s grpc.ServerStreamingServer[jitv1.RevocationEvent]) error {
@@ -248,7 +249,7 @@ func (b *fakeBroker) WatchRevocations(in *jitv1.WatchRevocationsRequest, s grpc.
 		return err
 	}
 	gen := b.revGen.Add(1)
-	b.revAfter <- in.GetAfterSequence()
+	b.revAfter <- in
 	for {
 		select {
 		case it := <-b.revFeed:

@@ -33,6 +33,22 @@ type KeySourceOptions struct {
 	FetchTimeout time.Duration
 	// Clock times fetches, TTL and MinRefresh; nil means the real clock.
 	Clock clockwork.Clock
+	// Announcer, when set, says which key set the broker publishes now (the
+	// revocation follower does, from the feed): keys are fetched again as
+	// soon as it changes, so a retired or removed key stops verifying within
+	// the feed's staleness bound rather than at the next TTL refresh.
+	Announcer KeyAnnouncer
+	// Mode says what a lookup does when the announced key set could not be
+	// fetched: refuse with REVOCATION_VIEW_STALE (Strict, the zero value) or
+	// use the cached keys and count it (BestEffort), as for revocations.
+	Mode Mode
+}
+
+// KeyAnnouncer tells a KeySource which key set the broker publishes now;
+// *Revocations is one.
+type KeyAnnouncer interface {
+	// AnnouncedKeySet returns the announced set's id (empty before any) and a counter that grows whenever it changes.
+	AnnouncedKeySet() (id string, gen uint64)
 }
 
 // KeySource is a verifier's copy of the broker's public keys. It implements
@@ -45,6 +61,11 @@ type KeySourceOptions struct {
 // cache keeps verifying, conformance OUT-003); with none cached it answers
 // BROKER_UNAVAILABLE, so the verifier denies with UNAVAILABLE rather than
 // blaming the token (OUT-002).
+//
+// With an Announcer, a lookup first checks that the cached keys are at
+// least as new as the key set announced: if not, it fetches them at once
+// (once per announcement, then per MinRefresh while fetches fail), and
+// while they cannot be fetched a strict source refuses every token.
 type KeySource struct {
 	client jitv1.BrokerClient
 	opts   KeySourceOptions
@@ -52,8 +73,13 @@ type KeySource struct {
 	fetchMu    sync.Mutex  // one fetch at a time
 	refreshing atomic.Bool // a background refresh is running
 
+	staleAllows atomic.Int64
+
 	mu        sync.RWMutex
 	set       *token.KeySet // nil until the first successful fetch
+	setID     string        // the broker's id of set
+	fetchGen  uint64        // the announcement counter when the fetch of set began
+	triedGen  uint64        // the announcement counter when the latest fetch began
 	fetchedAt time.Time
 	triedAt   time.Time
 	fetches   int
@@ -81,6 +107,9 @@ func NewKeySource(client jitv1.BrokerClient, opts KeySourceOptions) *KeySource {
 
 // Lookup implements token.KeyResolver.
 func (k *KeySource) Lookup(kid string, now time.Time) (*token.Key, error) {
+	if err := k.catchUp(); err != nil {
+		return nil, err
+	}
 	set, expired := k.current()
 	if set != nil {
 		if key, err := set.Lookup(kid, now); err == nil {
@@ -114,10 +143,71 @@ func (k *KeySource) Refresh(ctx context.Context) error {
 	return k.fetch(ctx)
 }
 
+// catchUp fetches the keys when the announced key set is newer than the
+// cached one, and reports a cache still behind it per the mode. A cold
+// cache is left to Lookup, which answers BROKER_UNAVAILABLE without keys.
+func (k *KeySource) catchUp() error {
+	if k.opts.Announcer == nil {
+		return nil
+	}
+	id, gen := k.opts.Announcer.AnnouncedKeySet()
+	if id == "" || k.caughtUp(id, gen) {
+		return nil
+	}
+	k.fetchAnnounced(gen)
+	if id, gen = k.opts.Announcer.AnnouncedKeySet(); k.caughtUp(id, gen) {
+		return nil
+	}
+	if k.opts.Mode == BestEffort {
+		k.staleAllows.Add(1)
+		return nil
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	e := reason.New(reason.RevocationViewStale,
+		"the broker announced a change of its signing keys that could not be fetched, so whether the token's key was retired is unknown",
+		"announced_key_set", id, "cached_key_set", k.setID, "mode", k.opts.Mode.String())
+	if k.lastErr != nil {
+		e.Set("key_refresh_error", describe(k.lastErr))
+	}
+	return e
+}
+
+// caughtUp says whether the cache holds the announced set id, or one
+// fetched after announcement gen was heard (the same or newer). A cold
+// cache counts as caught up: Lookup handles it.
+func (k *KeySource) caughtUp(id string, gen uint64) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.set == nil || k.setID == id || k.fetchGen >= gen
+}
+
+// fetchAnnounced fetches the keys for announcement gen, unless a fetch
+// began after it was heard, or one for it failed within MinRefresh: the
+// broker announces changes, so this costs one fetch per change.
+func (k *KeySource) fetchAnnounced(gen uint64) {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	k.mu.RLock()
+	done := k.fetchGen >= gen
+	failedRecently := k.triedGen >= gen && k.opts.Clock.Since(k.triedAt) < k.opts.MinRefresh
+	k.mu.RUnlock()
+	if done || failedRecently {
+		return
+	}
+	_ = k.fetch(context.Background()) // its error is kept for Status and for the lookup's metadata
+}
+
+// StaleAllows returns how many lookups BestEffort answered from keys older
+// than the announced key set.
+func (k *KeySource) StaleAllows() int64 { return k.staleAllows.Load() }
+
 // KeySourceStatus is a snapshot of a KeySource.
 type KeySourceStatus struct {
 	// Keys counts the cached keys; zero while the cache is cold.
 	Keys int
+	// KeySetID is the broker's id of the cached keys; empty if it sent none.
+	KeySetID string
 	// FetchedAt is when the cached keys were fetched; TriedAt when a fetch was last tried.
 	FetchedAt, TriedAt time.Time
 	// Fetches counts Keys calls, failed ones included.
@@ -130,7 +220,7 @@ type KeySourceStatus struct {
 func (k *KeySource) Status() KeySourceStatus {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	s := KeySourceStatus{FetchedAt: k.fetchedAt, TriedAt: k.triedAt, Fetches: k.fetches}
+	s := KeySourceStatus{KeySetID: k.setID, FetchedAt: k.fetchedAt, TriedAt: k.triedAt, Fetches: k.fetches}
 	if k.set != nil {
 		s.Keys = len(k.set.Keys())
 	}
@@ -183,6 +273,11 @@ func (k *KeySource) refreshInBackground() {
 func (k *KeySource) fetch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, k.opts.FetchTimeout)
 	defer cancel()
+	// Read before asking: the answer is at least as new as this announcement.
+	var gen uint64
+	if k.opts.Announcer != nil {
+		_, gen = k.opts.Announcer.AnnouncedKeySet()
+	}
 	var set *token.KeySet
 	resp, err := k.client.Keys(ctx, &jitv1.KeysRequest{})
 	if err == nil {
@@ -194,11 +289,11 @@ func (k *KeySource) fetch(ctx context.Context) error {
 	now := k.opts.Clock.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.triedAt = now
+	k.triedAt, k.triedGen = now, gen
 	k.fetches++
 	k.lastErr = err
 	if err == nil {
-		k.set, k.fetchedAt = set.Public(), now
+		k.set, k.setID, k.fetchedAt, k.fetchGen = set.Public(), resp.GetKeySetId(), now, gen
 	}
 	return err
 }

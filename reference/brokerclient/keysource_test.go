@@ -38,17 +38,29 @@ type keyRig struct {
 
 func newKeyRig(t *testing.T, published ...*token.Key) *keyRig {
 	t.Helper()
+	return newKeyRigWith(t, KeySourceOptions{}, published...)
+}
+
+// newKeyRigWith is newKeyRig with opts (Clock, MinRefresh and TTL are the rig's).
+func newKeyRigWith(t *testing.T, opts KeySourceOptions, published ...*token.Key) *keyRig {
+	t.Helper()
 	clock := clockwork.NewFakeClockAt(t0)
 	b := newFakeBroker(clock)
 	client, stop := serveBroker(t, b)
-	r := &keyRig{clock: clock, broker: b, stop: stop,
-		keys: NewKeySource(client, KeySourceOptions{Clock: clock, MinRefresh: 10 * time.Second, TTL: time.Minute})}
+	opts.Clock, opts.MinRefresh, opts.TTL = clock, 10*time.Second, time.Minute
+	r := &keyRig{clock: clock, broker: b, stop: stop, keys: NewKeySource(client, opts)}
 	r.publish(t, published...)
 	return r
 }
 
 // publish makes the broker serve the public halves of keys.
 func (r *keyRig) publish(t *testing.T, keys ...*token.Key) {
+	t.Helper()
+	r.publishAs(t, "", keys...)
+}
+
+// publishAs makes the broker serve the public halves of keys as key set id.
+func (r *keyRig) publishAs(t *testing.T, id string, keys ...*token.Key) {
 	t.Helper()
 	pub := make([]*token.Key, len(keys))
 	for i, k := range keys {
@@ -57,7 +69,7 @@ func (r *keyRig) publish(t *testing.T, keys ...*token.Key) {
 	doc, err := token.MarshalKeySet(pub)
 	require.NoError(t, err)
 	r.broker.mu.Lock()
-	r.broker.jwks = string(doc)
+	r.broker.jwks, r.broker.keyID = string(doc), id
 	r.broker.mu.Unlock()
 }
 

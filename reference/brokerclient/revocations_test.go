@@ -12,6 +12,7 @@ import (
 
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reference/token"
 )
 
 // feed is a Revocations following a fake broker's scripted revocation stream.
@@ -24,13 +25,21 @@ type feed struct {
 
 func newFeed(t *testing.T, mode Mode) *feed {
 	t.Helper()
+	return newFeedWith(t, FollowOptions{Mode: mode})
+}
+
+// newFeedWith follows a fake broker with opts, a 15 s staleness bound, the
+// feed's fake clock and scripted backoff sleeps.
+func newFeedWith(t *testing.T, opts FollowOptions) *feed {
+	t.Helper()
 	clock := clockwork.NewFakeClockAt(t0)
 	b := newFakeBroker(clock)
 	client, _ := serveBroker(t, b)
 	s := &sleeps{}
 	ctx, cancel := context.WithCancel(context.Background())
-	rev := Follow(ctx, client, FollowOptions{Mode: mode, MaxStaleness: 15 * time.Second, Clock: clock,
-		Retry: Retry{Source: rand.NewPCG(1, 2), Sleep: s.sleep}})
+	opts.MaxStaleness, opts.Clock = 15*time.Second, clock
+	opts.Retry = Retry{Source: rand.NewPCG(1, 2), Sleep: s.sleep}
+	rev := Follow(ctx, client, opts)
 	t.Cleanup(func() { cancel(); <-rev.Done() }) // runs before the server stops
 	f := &feed{clock: clock, broker: b, sleeps: s, rev: rev}
 	assert.Equal(t, uint64(0), f.nextStream(t), "the first stream starts from the beginning")
@@ -40,23 +49,27 @@ func newFeed(t *testing.T, mode Mode) *feed {
 // nextStream waits for the follower to open a stream and returns its after_sequence.
 func (f *feed) nextStream(t *testing.T) uint64 {
 	t.Helper()
+	return f.nextRequest(t).GetAfterSequence()
+}
+
+// nextRequest waits for the follower to open a stream and returns its request.
+func (f *feed) nextRequest(t *testing.T) *jitv1.WatchRevocationsRequest {
+	t.Helper()
 	select {
-	case after := <-f.broker.revAfter:
-		return after
+	case in := <-f.broker.revAfter:
+		return in
 	case <-withTimeout(t, 5*time.Second).Done():
 		t.Fatal("the follower did not open a revocation stream")
-		return 0
+		return nil
 	}
 }
 
 // send streams ev and waits until the follower has applied it.
 func (f *feed) send(t *testing.T, ev *jitv1.RevocationEvent) {
 	t.Helper()
+	before := f.rev.Status().Received
 	f.broker.revFeed <- revItem{ev: ev}
-	require.Eventually(t, func() bool {
-		s := f.rev.Status()
-		return s.LastHeard.Equal(f.clock.Now()) && s.Sequence >= ev.GetSequence()
-	}, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return f.rev.Status().Received > before }, 5*time.Second, time.Millisecond)
 }
 
 // cut ends the current stream with err.
@@ -71,24 +84,59 @@ func heartbeat(seq uint64) *jitv1.RevocationEvent {
 	return &jitv1.RevocationEvent{Sequence: seq, Heartbeat: true}
 }
 
-func TestRevokedGrantIsRefusedUntilItExpires(t *testing.T) {
+func TestRevokedGrantIsRefused(t *testing.T) {
 	f := newFeed(t, Strict)
 	f.broker.revFeed <- revItem{ev: f.revoke(1, "jti-a", t0.Add(time.Minute))}
+	f.broker.revFeed <- revItem{ev: heartbeat(1)} // the replay is over
 	require.NoError(t, f.rev.Wait(withTimeout(t, 5*time.Second)))
 
 	err := f.rev.Check("jti-a", f.clock.Now())
 	requireReason(t, err, reason.GrantRevoked, map[string]string{"grant_id": "jti-a", "revoked_at": "2026-11-22T12:00:00Z"})
 	assert.NoError(t, f.rev.Check("jti-b", f.clock.Now()))
 	assert.Equal(t, 1, f.rev.Status().Revoked)
+}
 
-	// Past the grant's expiry the entry is useless (expiry refuses it) and is forgotten.
-	f.clock.Advance(61 * time.Second)
-	assert.ErrorIs(t, f.rev.Check("jti-a", f.clock.Now()), reason.RevocationViewStale,
-		"not reported as revoked once expired (only the 61 s of silence shows)")
-	f.nextStream(t) // the silence also had the stream cut and opened again
-	f.send(t, heartbeat(1))
-	assert.Equal(t, 0, f.rev.Status().Revoked)
-	assert.NoError(t, f.rev.Check("jti-a", f.clock.Now()))
+// TestRevocationOutlivesExpiryByTheLeeway: the verifier accepts a grant
+// until exp plus its leeway, so the view must refuse a revoked grant until
+// then too; only past that instant (when expiry refuses it) is the entry
+// forgotten. The follower tells the broker its leeway, for replays.
+func TestRevocationOutlivesExpiryByTheLeeway(t *testing.T) {
+	cases := []struct {
+		name       string
+		leeway     time.Duration
+		wantLeeway time.Duration
+	}{
+		{name: "default leeway", leeway: 0, wantLeeway: token.DefaultLeeway},
+		{name: "stated leeway", leeway: 2 * time.Minute, wantLeeway: 2 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeedWith(t, FollowOptions{Mode: BestEffort, Leeway: tc.leeway})
+			exp := t0.Add(time.Minute)
+			f.send(t, heartbeat(0))
+			f.send(t, f.revoke(1, "jti-a", exp))
+			f.cut(unavailable) // the reconnect states the leeway
+			in := f.nextRequest(t)
+			assert.Equal(t, tc.wantLeeway, in.GetLeeway().AsDuration())
+			f.send(t, heartbeat(1))
+
+			// Heartbeats keep the view fresh while the clock moves to and past exp.
+			for f.clock.Now().Before(exp.Add(tc.wantLeeway)) {
+				f.clock.Advance(min(10*time.Second, exp.Add(tc.wantLeeway).Sub(f.clock.Now())))
+				f.send(t, heartbeat(1))
+				assert.ErrorIs(t, f.rev.Check("jti-a", f.clock.Now()), reason.GrantRevoked,
+					"%v past exp: the verifier would still accept the grant", f.clock.Now().Sub(exp))
+			}
+			assert.Equal(t, 1, f.rev.Status().Revoked)
+
+			// One tick past exp plus leeway, expiry refuses it and the entry goes.
+			f.clock.Advance(time.Nanosecond)
+			assert.NoError(t, f.rev.Check("jti-a", f.clock.Now()))
+			f.send(t, heartbeat(1))
+			assert.Equal(t, 0, f.rev.Status().Revoked)
+			assert.Zero(t, f.rev.StaleAllows())
+		})
+	}
 }
 
 func TestRevocationViewStaleness(t *testing.T) {
@@ -141,6 +189,7 @@ func TestRevocationViewStaleness(t *testing.T) {
 
 func TestRevocationsResumeAfterReconnect(t *testing.T) {
 	f := newFeed(t, Strict)
+	f.send(t, heartbeat(0))
 	f.send(t, f.revoke(1, "jti-a", t0.Add(time.Hour)))
 	f.send(t, f.revoke(2, "jti-b", t0.Add(time.Hour)))
 	assert.True(t, f.rev.Status().Connected)
@@ -151,6 +200,7 @@ func TestRevocationsResumeAfterReconnect(t *testing.T) {
 	require.Len(t, f.sleeps.waits(), 1)
 	assert.LessOrEqual(t, f.sleeps.waits()[0], DefaultInitialBackoff, "backoff restarts after a stream that delivered")
 	assert.Contains(t, f.rev.Status().LastError, "UNAVAILABLE: broker overloaded")
+	f.send(t, heartbeat(2))
 
 	f.send(t, f.revoke(3, "jti-c", t0.Add(time.Hour)))
 	st := f.rev.Status()
@@ -179,14 +229,15 @@ func TestRevocationsResumeAfterReconnect(t *testing.T) {
 // that delivers heartbeats in time is left alone.
 func TestSilentStreamIsCutAndReopened(t *testing.T) {
 	f := newFeed(t, Strict)
+	f.send(t, heartbeat(0))
 	f.send(t, f.revoke(1, "jti-a", t0.Add(time.Hour)))
 	for range 3 {
 		f.clock.Advance(10 * time.Second)
 		f.send(t, heartbeat(1))
 	}
 	select {
-	case after := <-f.broker.revAfter:
-		t.Fatalf("a stream that heard heartbeats in time was reopened (after %d)", after)
+	case in := <-f.broker.revAfter:
+		t.Fatalf("a stream that heard heartbeats in time was reopened (after %d)", in.GetAfterSequence())
 	default:
 	}
 
@@ -200,6 +251,7 @@ func TestSilentStreamIsCutAndReopened(t *testing.T) {
 func TestRevocationCheckDoesNotAllocate(t *testing.T) {
 	f := newFeed(t, Strict)
 	f.send(t, f.revoke(1, "jti-a", t0.Add(time.Hour)))
+	f.send(t, heartbeat(1))
 	now := f.clock.Now()
 	allocs := testing.AllocsPerRun(1000, func() {
 		if f.rev.Check("jti-b", now) != nil {

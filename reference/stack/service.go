@@ -69,9 +69,13 @@ func (s *System) buildService(cfg SystemConfig, target string, opts ...grpc.Dial
 	client := jitv1.NewBrokerClient(s.brokerConn)
 	var followCtx context.Context
 	followCtx, s.cancel = context.WithCancel(context.Background())
-	s.Keys = brokerclient.NewKeySource(client, brokerclient.KeySourceOptions{Clock: svcCfg.Clock})
+	// The follower keeps a revocation as long as the verifier could accept
+	// the grant (exp plus its leeway), and announces key-set changes to the
+	// key source, which then refetches under the same mode.
 	s.Revocations = brokerclient.Follow(followCtx, client, brokerclient.FollowOptions{
-		Mode: cfg.RevocationMode, MaxStaleness: cfg.MaxStaleness, Clock: svcCfg.Clock})
+		Mode: cfg.RevocationMode, MaxStaleness: cfg.MaxStaleness, Clock: svcCfg.Clock, Leeway: svcCfg.Leeway})
+	s.Keys = brokerclient.NewKeySource(client, brokerclient.KeySourceOptions{
+		Clock: svcCfg.Clock, Announcer: s.Revocations, Mode: cfg.RevocationMode})
 
 	svc := cfg.Service
 	svc.Revocations = s.Revocations

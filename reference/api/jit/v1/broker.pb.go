@@ -1004,7 +1004,9 @@ func (*KeysRequest) Descriptor() ([]byte, []int) {
 type KeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// JWKS document (RFC 7517) of every key that may still verify a grant.
-	Jwks          string `protobuf:"bytes,1,opt,name=jwks,proto3" json:"jwks,omitempty"`
+	Jwks string `protobuf:"bytes,1,opt,name=jwks,proto3" json:"jwks,omitempty"`
+	// Identifies this key set; the revocation feed's heartbeats announce the current one.
+	KeySetId      string `protobuf:"bytes,2,opt,name=key_set_id,json=keySetId,proto3" json:"key_set_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1046,11 +1048,25 @@ func (x *KeysResponse) GetJwks() string {
 	return ""
 }
 
+func (x *KeysResponse) GetKeySetId() string {
+	if x != nil {
+		return x.KeySetId
+	}
+	return ""
+}
+
 // WatchRevocationsRequest resumes a revocation feed.
 type WatchRevocationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Send revocations with a larger sequence number; zero sends all still relevant.
+	// It counts in epoch: a broker whose epoch differs replays from the start.
 	AfterSequence uint64 `protobuf:"varint,1,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
+	// The epoch after_sequence was read in (from the feed's events); empty on a first call.
+	Epoch string `protobuf:"bytes,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The verifier's clock-skew leeway: the verifier accepts a grant until exp
+	// plus this on its own clock, so revocations of grants that expired less
+	// than twice this ago are still sent. Unset or shorter than 30s means 30s.
+	Leeway        *durationpb.Duration `protobuf:"bytes,3,opt,name=leeway,proto3" json:"leeway,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1092,6 +1108,20 @@ func (x *WatchRevocationsRequest) GetAfterSequence() uint64 {
 	return 0
 }
 
+func (x *WatchRevocationsRequest) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *WatchRevocationsRequest) GetLeeway() *durationpb.Duration {
+	if x != nil {
+		return x.Leeway
+	}
+	return nil
+}
+
 // RevocationEvent is one revocation or a heartbeat.
 type RevocationEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1099,14 +1129,20 @@ type RevocationEvent struct {
 	Sequence uint64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// The revoked grant's jti; empty on a heartbeat.
 	GrantId string `protobuf:"bytes,2,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
-	// When the grant would have expired: verifiers forget it after that.
+	// When the grant would have expired: verifiers forget it once it is past their leeway.
 	GrantExpiresAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=grant_expires_at,json=grantExpiresAt,proto3" json:"grant_expires_at,omitempty"`
 	// When it was revoked.
 	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
 	// True on a heartbeat: proves the view is current as of sent_at.
 	Heartbeat bool `protobuf:"varint,5,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	// When the broker sent the event.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// Identifies the numbering of sequence: a new epoch (a broker restarted on
+	// an empty store) numbers from 1 again, so a verifier rebuilds its view.
+	Epoch string `protobuf:"bytes,7,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// On a heartbeat: the id of the key set the broker publishes now (as
+	// KeysResponse.key_set_id); a change means a key was added, retired or removed.
+	KeySetId      string `protobuf:"bytes,8,opt,name=key_set_id,json=keySetId,proto3" json:"key_set_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1183,6 +1219,20 @@ func (x *RevocationEvent) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RevocationEvent) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *RevocationEvent) GetKeySetId() string {
+	if x != nil {
+		return x.KeySetId
+	}
+	return ""
+}
+
 var File_jit_v1_broker_proto protoreflect.FileDescriptor
 
 const file_jit_v1_broker_proto_rawDesc = "" +
@@ -1248,11 +1298,15 @@ const file_jit_v1_broker_proto_rawDesc = "" +
 	"\rRevokeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\acomment\x18\x02 \x01(\tR\acomment\"\r\n" +
-	"\vKeysRequest\"\"\n" +
+	"\vKeysRequest\"@\n" +
 	"\fKeysResponse\x12\x12\n" +
-	"\x04jwks\x18\x01 \x01(\tR\x04jwks\"@\n" +
+	"\x04jwks\x18\x01 \x01(\tR\x04jwks\x12\x1c\n" +
+	"\n" +
+	"key_set_id\x18\x02 \x01(\tR\bkeySetId\"\x89\x01\n" +
 	"\x17WatchRevocationsRequest\x12%\n" +
-	"\x0eafter_sequence\x18\x01 \x01(\x04R\rafterSequence\"\x9c\x02\n" +
+	"\x0eafter_sequence\x18\x01 \x01(\x04R\rafterSequence\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\tR\x05epoch\x121\n" +
+	"\x06leeway\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06leeway\"\xd0\x02\n" +
 	"\x0fRevocationEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x19\n" +
 	"\bgrant_id\x18\x02 \x01(\tR\agrantId\x12D\n" +
@@ -1260,7 +1314,10 @@ const file_jit_v1_broker_proto_rawDesc = "" +
 	"\n" +
 	"revoked_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x1c\n" +
 	"\theartbeat\x18\x05 \x01(\bR\theartbeat\x123\n" +
-	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt*\xa3\x01\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x14\n" +
+	"\x05epoch\x18\a \x01(\tR\x05epoch\x12\x1c\n" +
+	"\n" +
+	"key_set_id\x18\b \x01(\tR\bkeySetId*\xa3\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PENDING\x10\x01\x12\x12\n" +
@@ -1337,32 +1394,33 @@ var file_jit_v1_broker_proto_depIdxs = []int32{
 	0,  // 12: jit.v1.ListRequestsRequest.state:type_name -> jit.v1.State
 	4,  // 13: jit.v1.ListRequestsResponse.requests:type_name -> jit.v1.AccessRequest
 	1,  // 14: jit.v1.ReviewRequest.decision:type_name -> jit.v1.Decision
-	17, // 15: jit.v1.RevocationEvent.grant_expires_at:type_name -> google.protobuf.Timestamp
-	17, // 16: jit.v1.RevocationEvent.revoked_at:type_name -> google.protobuf.Timestamp
-	17, // 17: jit.v1.RevocationEvent.sent_at:type_name -> google.protobuf.Timestamp
-	5,  // 18: jit.v1.Broker.RequestAccess:input_type -> jit.v1.RequestAccessRequest
-	6,  // 19: jit.v1.Broker.GetRequest:input_type -> jit.v1.GetRequestRequest
-	7,  // 20: jit.v1.Broker.ListRequests:input_type -> jit.v1.ListRequestsRequest
-	9,  // 21: jit.v1.Broker.Watch:input_type -> jit.v1.WatchRequest
-	10, // 22: jit.v1.Broker.Review:input_type -> jit.v1.ReviewRequest
-	11, // 23: jit.v1.Broker.Withdraw:input_type -> jit.v1.WithdrawRequest
-	12, // 24: jit.v1.Broker.Revoke:input_type -> jit.v1.RevokeRequest
-	13, // 25: jit.v1.Broker.Keys:input_type -> jit.v1.KeysRequest
-	15, // 26: jit.v1.Broker.WatchRevocations:input_type -> jit.v1.WatchRevocationsRequest
-	4,  // 27: jit.v1.Broker.RequestAccess:output_type -> jit.v1.AccessRequest
-	4,  // 28: jit.v1.Broker.GetRequest:output_type -> jit.v1.AccessRequest
-	8,  // 29: jit.v1.Broker.ListRequests:output_type -> jit.v1.ListRequestsResponse
-	4,  // 30: jit.v1.Broker.Watch:output_type -> jit.v1.AccessRequest
-	4,  // 31: jit.v1.Broker.Review:output_type -> jit.v1.AccessRequest
-	4,  // 32: jit.v1.Broker.Withdraw:output_type -> jit.v1.AccessRequest
-	4,  // 33: jit.v1.Broker.Revoke:output_type -> jit.v1.AccessRequest
-	14, // 34: jit.v1.Broker.Keys:output_type -> jit.v1.KeysResponse
-	16, // 35: jit.v1.Broker.WatchRevocations:output_type -> jit.v1.RevocationEvent
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	18, // 15: jit.v1.WatchRevocationsRequest.leeway:type_name -> google.protobuf.Duration
+	17, // 16: jit.v1.RevocationEvent.grant_expires_at:type_name -> google.protobuf.Timestamp
+	17, // 17: jit.v1.RevocationEvent.revoked_at:type_name -> google.protobuf.Timestamp
+	17, // 18: jit.v1.RevocationEvent.sent_at:type_name -> google.protobuf.Timestamp
+	5,  // 19: jit.v1.Broker.RequestAccess:input_type -> jit.v1.RequestAccessRequest
+	6,  // 20: jit.v1.Broker.GetRequest:input_type -> jit.v1.GetRequestRequest
+	7,  // 21: jit.v1.Broker.ListRequests:input_type -> jit.v1.ListRequestsRequest
+	9,  // 22: jit.v1.Broker.Watch:input_type -> jit.v1.WatchRequest
+	10, // 23: jit.v1.Broker.Review:input_type -> jit.v1.ReviewRequest
+	11, // 24: jit.v1.Broker.Withdraw:input_type -> jit.v1.WithdrawRequest
+	12, // 25: jit.v1.Broker.Revoke:input_type -> jit.v1.RevokeRequest
+	13, // 26: jit.v1.Broker.Keys:input_type -> jit.v1.KeysRequest
+	15, // 27: jit.v1.Broker.WatchRevocations:input_type -> jit.v1.WatchRevocationsRequest
+	4,  // 28: jit.v1.Broker.RequestAccess:output_type -> jit.v1.AccessRequest
+	4,  // 29: jit.v1.Broker.GetRequest:output_type -> jit.v1.AccessRequest
+	8,  // 30: jit.v1.Broker.ListRequests:output_type -> jit.v1.ListRequestsResponse
+	4,  // 31: jit.v1.Broker.Watch:output_type -> jit.v1.AccessRequest
+	4,  // 32: jit.v1.Broker.Review:output_type -> jit.v1.AccessRequest
+	4,  // 33: jit.v1.Broker.Withdraw:output_type -> jit.v1.AccessRequest
+	4,  // 34: jit.v1.Broker.Revoke:output_type -> jit.v1.AccessRequest
+	14, // 35: jit.v1.Broker.Keys:output_type -> jit.v1.KeysResponse
+	16, // 36: jit.v1.Broker.WatchRevocations:output_type -> jit.v1.RevocationEvent
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_jit_v1_broker_proto_init() }
