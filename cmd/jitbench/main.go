@@ -97,6 +97,7 @@ Exit codes: 0 success, 1 a check failed, 2 bad usage, input or config.`,
 	root.AddCommand(newListCmd(), newRunCmd(), newReproCmd())
 	root.AddCommand(newLoadCmd(), newReportCmd())
 	root.AddCommand(newConformanceCmd())
+	root.AddCommand(newProxyCmd())
 	// Unknown subcommands and stray arguments are usage errors too.
 	wrapArgs(root)
 	return root
