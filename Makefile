@@ -75,6 +75,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./reports/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./harness/conformance/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseKeyFile$$' -fuzztime $(FUZZTIME) ./harness/conformance/
+	$(GO) test -run '^$$' -fuzz '^FuzzClaimTemplate$$' -fuzztime $(FUZZTIME) ./fakes/
 
 # The tour and four seed-catalog scenarios, then a 3 s open-loop load run
 # against the in-process reference, ending with the HTML report's path.

@@ -1,11 +1,11 @@
 package fakes
 
 import (
-	"bytes"
+	"crypto/ecdsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -29,16 +29,20 @@ const (
 const DefaultMaxLifetime = time.Hour
 
 // Forger turns a valid credential into the invalid ones of the conformance
-// catalog (../shared/CONFORMANCE.md), one catalog id at a time. It holds the
-// real issuer's keys so it can make tokens that are validly signed but wrong
-// (expired, wrong audience, out of scope...), which is what tests a
-// verifier's claim checks rather than only its signature check.
+// catalog, one catalog id at a time. It holds the real issuer's keys so it
+// can make tokens that are validly signed but wrong (expired, wrong
+// audience, out of scope...), which is what tests a verifier's claim checks
+// rather than only its signature check.
+//
+// The valid credential is rendered from a claim template (the target's own
+// layout; the reference's by default), and every case changes one thing in
+// it: a target that refuses the result refuses it for that thing.
 //
 // A Forger is safe for concurrent use; set its fields before the first call.
 type Forger struct {
 	// Keys are the real issuer's keys, private halves included.
 	Keys *token.KeySet
-	// Issuer, Audience and Subject fill tokens crafted from nothing (Mutate with an empty valid token).
+	// Issuer, Audience and Subject fill the iss, aud and sub of the tokens it renders.
 	Issuer, Audience, Subject string
 	// Clock is the target's idea of now: time cases (CLM-001/003, SKW-*) are placed relative to it.
 	Clock clockwork.Clock
@@ -51,16 +55,40 @@ type Forger struct {
 	Credential string
 	// Algorithms is the target's pinned list, for ALG-003; nil means token.DefaultAlgorithms().
 	Algorithms []string
-	// Scope is the scope of grants crafted from nothing; empty means every method.
+	// Scope holds the full names of the granted methods, the called one
+	// first, and the resource pattern; no methods means every method ("*").
 	Scope token.Scope
-	// TrapURL is where KEY-002's jku and x5u point; a conformance run may
-	// serve it to prove no fetch happens. Empty means an address under the
+	// TrapURL is where KEY-002's jku and x5u point; a conformance run
+	// serves it to prove no fetch happens. Empty means an address under the
 	// reserved .invalid domain, which never resolves.
 	TrapURL string
 	// Retired are keys the target has retired (KEY-004); when empty the
 	// forger uses a retired key of Keys, or failing that a key of a previous
 	// generation that the target never trusted.
 	Retired []*token.Key
+
+	// Template lays out the claims; nil means the reference's layout for the credential.
+	Template *ClaimTemplate
+	// MethodForm spells method names in the claims; empty means FormFull.
+	MethodForm MethodForm
+	// Permissions maps full method names to the permissions the target
+	// grants them by; a method it does not list is named as itself.
+	Permissions map[string]string
+	// Typ is the typ header; empty means the credential's reference typ. NoTyp leaves typ out.
+	Typ   string
+	NoTyp bool
+	// NoKid leaves the kid header out: the target knows its one key without it.
+	NoKid bool
+	// OtherTyp is the typ of another kind of token, for CLM-010; empty means
+	// the reference's typ of the other credential.
+	OtherTyp string
+	// OneShot are the claims that make a grant one-shot, for CLM-008; nil means the reference's {"one_shot": true}.
+	OneShot Object
+	// MaxTokenBytes is the target's size limit, for FMT-005; zero makes FMT-005 not applicable.
+	MaxTokenBytes int
+	// PublicKeyFile is the issuer's public key exactly as the target holds
+	// it (a PEM file, a certificate): ALG-002's file variant MACs with these bytes.
+	PublicKeyFile []byte
 
 	mu       sync.Mutex
 	rsa      *token.Key // generated once: RS256 keys cannot be derived
@@ -86,7 +114,7 @@ type ForgeCase struct {
 var (
 	// ErrUnknownCase is returned for an id or variant the catalog does not have.
 	ErrUnknownCase = errors.New("unknown forge case")
-	// ErrNotApplicable is returned for a case that does not apply to the forger's credential or keys.
+	// ErrNotApplicable is returned for a case that does not apply to the forger's credential, keys or template.
 	ErrNotApplicable = errors.New("forge case not applicable")
 	// ErrNotJWT is returned when the valid token given to Mutate is not a compact JWS.
 	ErrNotJWT = errors.New("the valid token is not a compact JWS")
@@ -105,18 +133,64 @@ func ForgeCases() []ForgeCase {
 func (f *Forger) Cases() []ForgeCase {
 	var out []ForgeCase
 	for _, c := range ForgeCases() {
-		for _, cred := range c.Credentials {
-			if cred == f.credential() {
-				out = append(out, c)
-			}
+		if contains(c.Credentials, f.credential()) {
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
+// Valid renders and signs a valid credential: the template filled with the
+// forger's fields, issued now, signed by the issuer's signing key.
+func (f *Forger) Valid() (string, error) {
+	p, err := f.fresh()
+	if err != nil {
+		return "", err
+	}
+	return f.resign(p, p.mustRender())
+}
+
+// ValidOptions change the valid credential ValidWith makes.
+type ValidOptions struct {
+	// Key signs instead of the issuer's signing key (a fresh key of a key source).
+	Key *token.Key
+	// ID is the jti; empty means a random one.
+	ID string
+	// Expires, when set, moves the token's window so it ends then.
+	Expires time.Time
+}
+
+// ValidWith is Valid with the changes opts asks for.
+func (f *Forger) ValidWith(opts ValidOptions) (string, error) {
+	p, err := f.fresh()
+	if err != nil {
+		return "", err
+	}
+	if opts.Key != nil {
+		if opts.Key.Private == nil {
+			return "", fmt.Errorf("%w: key %q has no private half", ErrNotApplicable, opts.Key.ID)
+		}
+		p.key = opts.Key
+	}
+	if opts.ID != "" {
+		p.vals.ID = opts.ID
+	}
+	if !opts.Expires.IsZero() {
+		life := f.lifetime(p)
+		p.vals.Expires = opts.Expires.Unix()
+		p.vals.IssuedAt = opts.Expires.Add(-life).Unix()
+		p.vals.NotBefore = p.vals.IssuedAt
+	}
+	return f.resign(p, p.mustRender())
+}
+
+// Forge returns the forged variant of a freshly rendered valid credential
+// for id, "ALG-001" or "ALG-001/nOnE" (a variant after a slash).
+func (f *Forger) Forge(id string) (string, error) { return f.Mutate(id, "") }
+
 // Mutate returns the forged variant of valid for id, "ALG-001" or
-// "ALG-001/nOnE" (a variant after a slash). An empty valid token makes the
-// forger craft a baseline from its own fields first.
+// "ALG-001/nOnE". The valid token is taken apart and its claims become the
+// template; an empty valid token makes the forger render one first.
 func (f *Forger) Mutate(id, valid string) (string, error) {
 	c, variant, err := lookupCase(id)
 	if err != nil {
@@ -129,7 +203,12 @@ func (f *Forger) Mutate(id, valid string) (string, error) {
 		return "", fmt.Errorf("%w: %s applies to %s credentials, the forger makes %s ones",
 			ErrNotApplicable, c.ID, strings.Join(c.Credentials, " and "), f.credential())
 	}
-	p, err := f.parse(valid)
+	var p *parts
+	if valid == "" {
+		p, err = f.fresh()
+	} else {
+		p, err = f.parse(valid)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", c.ID, err)
 	}
@@ -202,83 +281,223 @@ func (f *Forger) algorithms() []string {
 	return token.DefaultAlgorithms()
 }
 
+// typ is the typ header of f's credentials; "" when it carries none.
 func (f *Forger) typ() string {
-	if f.credential() == CredentialIdentity {
+	switch {
+	case f.NoTyp:
+		return ""
+	case f.Typ != "":
+		return f.Typ
+	case f.credential() == CredentialIdentity:
 		return token.TypeIdentity
 	}
 	return token.TypeGrant
 }
 
-// parts is a token taken apart: its header and claims as generic JSON (so
-// any claim can be removed or given the wrong type) and its original
-// segments (so a case can keep the original signature).
+// otherTyp is the typ of a token of another kind (CLM-010).
+func (f *Forger) otherTyp() string {
+	switch {
+	case f.OtherTyp != "":
+		return f.OtherTyp
+	case f.credential() == CredentialIdentity:
+		return token.TypeGrant
+	}
+	return token.TypeIdentity
+}
+
+// template is the layout f renders.
+func (f *Forger) template() *ClaimTemplate {
+	switch {
+	case f.Template != nil:
+		return f.Template
+	case f.credential() == CredentialIdentity:
+		return IdentityTemplate()
+	}
+	p, _ := LookupPreset(PresetScopeMethods)
+	return p.Template(f.Scope.Resource != "")
+}
+
+// permission is the permission the target grants method by.
+func (f *Forger) permission(method string) string {
+	if p, ok := f.Permissions[method]; ok {
+		return p
+	}
+	return f.MethodForm.Spell(method)
+}
+
+// values are the template's values for a valid credential issued now.
+func (f *Forger) values() Values {
+	now := f.now()
+	ttl := min(5*time.Minute, f.maxLifetime())
+	v := Values{Subject: f.Subject, Issuer: f.Issuer, Audience: f.Audience, Resource: f.Scope.Resource, ID: token.NewID(),
+		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expires: now.Add(ttl).Unix()}
+	methods := f.Scope.Methods
+	if len(methods) == 0 {
+		methods = []string{"*"}
+	}
+	for _, m := range methods {
+		v.Methods = append(v.Methods, f.MethodForm.Spell(m))
+		v.Permissions = append(v.Permissions, f.permission(m))
+	}
+	return v
+}
+
+// parts is a valid credential taken apart: the template it was rendered
+// from (or that its claims became), the values that filled it, its JOSE
+// header and the key that signed it. A case renders the values, changes
+// one thing and signs.
 type parts struct {
-	header, claims map[string]any
-	seg            [3]string // empty when crafted
+	tmpl   *ClaimTemplate
+	vals   Values
+	header Object // alg is set when signing
+	key    *token.Key
+	// seg are the valid token's segments, signed lazily for a rendered one.
+	seg [3]string
 }
 
-// parse takes valid apart, or crafts a baseline when it is empty.
-func (f *Forger) parse(valid string) (*parts, error) {
-	if valid == "" {
-		return f.craft()
+// render fills the template with p's values.
+func (p *parts) render() (Object, error) { return p.tmpl.Render(p.vals) }
+
+// mustRender renders a template that rendered before: a failure is a bug.
+func (p *parts) mustRender() Object {
+	claims, err := p.render()
+	if err != nil {
+		panic(err)
 	}
-	segs := strings.Split(valid, ".")
-	if len(segs) != 3 {
-		return nil, ErrNotJWT
-	}
-	p := &parts{seg: [3]string{segs[0], segs[1], segs[2]}}
-	for i, dst := range []*map[string]any{&p.header, &p.claims} {
-		raw, err := base64.RawURLEncoding.DecodeString(segs[i])
-		if err != nil {
-			return nil, ErrNotJWT
-		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber() // keep 64-bit times exact
-		if err := dec.Decode(dst); err != nil || *dst == nil {
-			return nil, ErrNotJWT
-		}
-	}
-	return p, nil
+	return claims
 }
 
-// craft makes a valid-looking baseline from the forger's fields, signed (later) by the current key.
-func (f *Forger) craft() (*parts, error) {
+// fresh renders a valid credential's parts from f's fields.
+func (f *Forger) fresh() (*parts, error) {
 	key, err := f.signingKey()
 	if err != nil {
 		return nil, err
 	}
-	now := f.now()
-	ttl := min(5*time.Minute, f.maxLifetime())
-	p := &parts{
-		header: map[string]any{"alg": key.Algorithm, "kid": key.ID, "typ": f.typ()},
-		claims: map[string]any{
-			"iss": f.Issuer, "sub": f.Subject, "aud": f.Audience, "jti": token.NewID(),
-			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(),
-		},
+	p := &parts{tmpl: f.template(), vals: f.values(), key: key}
+	if !f.NoKid {
+		p.header = append(p.header, Member{Name: "kid", Value: key.ID})
 	}
-	if f.credential() == CredentialGrant {
-		scope := f.Scope
-		if len(scope.Methods) == 0 {
-			scope.Methods = []string{"*"}
-		}
-		p.claims["scope"] = map[string]any{"methods": scope.Methods, "resource": scope.Resource}
+	if typ := f.typ(); typ != "" {
+		p.header = append(p.header, Member{Name: "typ", Value: typ})
+	}
+	if _, err := p.render(); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// parse takes valid apart: its claims become the template, the values it carries what fills it.
+func (f *Forger) parse(valid string) (*parts, error) {
+	segs := strings.Split(valid, ".")
+	if len(segs) != 3 {
+		return nil, ErrNotJWT
+	}
+	var header, claims Object
+	for i, dst := range []*Object{&header, &claims} {
+		raw, err := base64.RawURLEncoding.DecodeString(segs[i])
+		if err != nil {
+			return nil, ErrNotJWT
+		}
+		if *dst, err = DecodeObject(raw, false); err != nil {
+			return nil, ErrNotJWT
+		}
+	}
+	header.Delete("alg")
+	tmpl, vals, err := templatize(claims)
+	if err != nil {
+		return nil, ErrNotJWT
+	}
+	p := &parts{tmpl: tmpl, vals: vals, header: header, seg: [3]string{segs[0], segs[1], segs[2]}}
+	kid, _ := header.Get("kid")
+	if p.key, err = f.keyFor(kid); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// templatize turns a token's claims into a template of the reference's
+// layout and the values it holds: the registered claims and
+// scope.methods/resource become placeholders, anything else stays as it is.
+func templatize(claims Object) (*ClaimTemplate, Values, error) {
+	var v Values
+	root := claims.Clone()
+	for i, m := range root {
+		switch x := m.Value.(type) {
+		case string:
+			dst := map[string]*string{"iss": &v.Issuer, "sub": &v.Subject, "jti": &v.ID, "aud": &v.Audience}[m.Name]
+			if dst != nil {
+				*dst, root[i].Value = x, "${"+m.Name+"}"
+			}
+		case []any:
+			if first, ok := firstString(x); ok && m.Name == "aud" {
+				v.Audience, x[0] = first, "${aud}"
+			}
+		case Object:
+			if m.Name == "scope" {
+				templatizeScope(x, &v)
+			}
+		default:
+			dst := map[string]*int64{"iat": &v.IssuedAt, "nbf": &v.NotBefore, "exp": &v.Expires}[m.Name]
+			if sec, ok := numberValue(m.Value); ok && dst != nil && sec >= -1<<53 && sec <= 1<<53 {
+				*dst, root[i].Value = int64(sec), "${"+m.Name+"}"
+			}
+		}
+	}
+	t, err := NewClaimTemplate(root)
+	return t, v, err
+}
+
+// templatizeScope turns the reference's scope object into placeholders.
+func templatizeScope(scope Object, v *Values) {
+	for i, m := range scope {
+		switch x := m.Value.(type) {
+		case []any:
+			if m.Name != "methods" {
+				continue
+			}
+			for _, e := range x {
+				if s, ok := e.(string); ok {
+					v.Methods = append(v.Methods, s)
+				}
+			}
+			v.Permissions = v.Methods
+			scope[i].Value = "${methods}"
+		case string:
+			if m.Name == "resource" {
+				v.Resource, scope[i].Value = x, "${resource}"
+			}
+		}
+	}
+}
+
+func firstString(a []any) (string, bool) {
+	if len(a) == 0 {
+		return "", false
+	}
+	s, ok := a[0].(string)
+	return s, ok
 }
 
 func (f *Forger) signingKey() (*token.Key, error) {
 	if f.Keys == nil {
 		return nil, fmt.Errorf("%w: the forger has no keys", ErrNotApplicable)
 	}
-	return f.Keys.Signing()
+	k, err := f.Keys.Signing()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotApplicable, err)
+	}
+	if k.Private == nil {
+		return nil, fmt.Errorf("%w: the issuer's signing key %q has no private half", ErrNotApplicable, k.ID)
+	}
+	return k, nil
 }
 
-// keyFor returns the key the token names by kid, if the forger holds its
-// private half; otherwise the current signing key.
-func (f *Forger) keyFor(p *parts) (*token.Key, error) {
-	if kid, _ := p.header["kid"].(string); kid != "" && f.Keys != nil {
+// keyFor returns the key kid names, if the forger holds its private half;
+// otherwise the current signing key.
+func (f *Forger) keyFor(kid any) (*token.Key, error) {
+	if id, _ := kid.(string); id != "" && f.Keys != nil {
 		for _, k := range f.Keys.Keys() {
-			if k.ID == kid && k.Private != nil {
+			if k.ID == id && k.Private != nil {
 				return k, nil
 			}
 		}
@@ -286,27 +505,47 @@ func (f *Forger) keyFor(p *parts) (*token.Key, error) {
 	return f.signingKey()
 }
 
-// resign signs p's claims with the key its kid names, as the real issuer would.
-func (f *Forger) resign(p *parts) (string, error) {
-	key, err := f.keyFor(p)
-	if err != nil {
-		return "", err
-	}
-	return signAs(key, p.header, p.claims)
+// resign signs claims under p's header with p's key, as the real issuer would.
+func (f *Forger) resign(p *parts, claims any) (string, error) {
+	return signAs(p.key, p.header, claims)
 }
 
-// signAs signs header and claims with key, setting the header's alg and kid to the key's.
-func signAs(key *token.Key, header map[string]any, claims any) (string, error) {
-	h := cloneMap(header)
-	h["alg"] = key.Algorithm
-	h["kid"] = key.ID
+// segments returns p's valid token's segments, signing it first when it was rendered.
+func (f *Forger) segments(p *parts) ([3]string, error) {
+	if p.seg[0] != "" {
+		return p.seg, nil
+	}
+	raw, err := f.resign(p, p.mustRender())
+	if err != nil {
+		return [3]string{}, err
+	}
+	s := strings.Split(raw, ".")
+	p.seg = [3]string{s[0], s[1], s[2]}
+	return p.seg, nil
+}
+
+// signAs signs claims under header with key: alg becomes the key's, and a kid the header carries becomes the key's.
+func signAs(key *token.Key, header Object, claims any) (string, error) {
+	h := withAlg(header, key.Algorithm)
+	if h.Index("kid") >= 0 {
+		h.Set("kid", key.ID)
+	}
 	return signRaw(jwt.GetSigningMethod(key.Algorithm), key.Private, h, claims)
+}
+
+// withAlg is header with alg set, first.
+func withAlg(header Object, alg string) Object {
+	h := header.Clone()
+	h.Delete("alg")
+	h.Insert(0, "alg", alg)
+	return h
 }
 
 // signRaw encodes header and claims as they are and signs them with
 // method; it exists because token.Sign only sets alg, kid and typ, and the
-// catalog needs jwk, jku, x5u and claims of the wrong type.
-func signRaw(method jwt.SigningMethod, private any, header map[string]any, claims any) (string, error) {
+// catalog needs jwk, jku, x5u, repeated names and claims of the wrong type.
+// ECDSA signatures are made low-s, the form every verifier accepts.
+func signRaw(method jwt.SigningMethod, private any, header Object, claims any) (string, error) {
 	input, err := encodeInput(header, claims)
 	if err != nil {
 		return "", err
@@ -318,18 +557,43 @@ func signRaw(method jwt.SigningMethod, private any, header map[string]any, claim
 	if err != nil {
 		return "", fmt.Errorf("sign: %w", err)
 	}
+	if k, ok := private.(*ecdsa.PrivateKey); ok {
+		sig = lowS(sig, k.Curve.Params().N)
+	}
 	return input + "." + b64(sig), nil
 }
 
+// lowS rewrites an r||s ECDSA signature with s ≤ n/2: (r, s) and (r, n−s)
+// both verify, and a verifier that refuses the high one is right to.
+func lowS(sig []byte, n *big.Int) []byte {
+	half := len(sig) / 2
+	s := new(big.Int).SetBytes(sig[half:])
+	if s.Cmp(new(big.Int).Rsh(n, 1)) <= 0 {
+		return sig
+	}
+	return withS(sig, new(big.Int).Sub(n, s))
+}
+
+// withS is sig with its s half replaced.
+func withS(sig []byte, s *big.Int) []byte {
+	half := len(sig) / 2
+	out := append([]byte(nil), sig[:half]...)
+	return append(out, s.FillBytes(make([]byte, half))...)
+}
+
 // encodeInput returns the JWS signing input "header.payload"; claims may be raw bytes (a non-JSON payload).
-func encodeInput(header map[string]any, claims any) (string, error) {
-	h, err := json.Marshal(header)
+func encodeInput(header Object, claims any) (string, error) {
+	h, err := header.MarshalJSON()
 	if err != nil {
 		return "", fmt.Errorf("encode the header: %w", err)
 	}
 	c, ok := claims.([]byte)
 	if !ok {
-		if c, err = json.Marshal(claims); err != nil {
+		o, isObj := claims.(Object)
+		if !isObj {
+			return "", fmt.Errorf("encode the claims: want an object, got %T", claims)
+		}
+		if c, err = o.MarshalJSON(); err != nil {
 			return "", fmt.Errorf("encode the claims: %w", err)
 		}
 	}
@@ -338,49 +602,19 @@ func encodeInput(header map[string]any, claims any) (string, error) {
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// claimTime reads a numeric time claim.
-func claimTime(c map[string]any, name string) (time.Time, bool) {
-	switch v := c[name].(type) {
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return time.Unix(n, 0), true
-		}
-		if x, err := v.Float64(); err == nil {
-			return time.Unix(int64(x), 0), true
-		}
-	case int64:
-		return time.Unix(v, 0), true
-	case float64:
-		return time.Unix(int64(v), 0), true
-	}
-	return time.Time{}, false
-}
-
 // lifetime is the token's exp − iat, capped by the maximum lifetime so a
 // time case fails for its own reason and not for being too long.
 func (f *Forger) lifetime(p *parts) time.Duration {
 	life := 5 * time.Minute
-	iat, ok1 := claimTime(p.claims, "iat")
-	exp, ok2 := claimTime(p.claims, "exp")
-	if ok1 && ok2 && exp.After(iat) {
-		life = exp.Sub(iat)
+	if v := p.vals; v.IssuedAt != 0 && v.Expires > v.IssuedAt && v.Expires-v.IssuedAt < 1<<32 {
+		life = time.Duration(v.Expires-v.IssuedAt) * time.Second
 	}
 	return min(life, f.maxLifetime())
 }
 
 // setWindow places the token's iat, nbf and exp.
-func setWindow(c map[string]any, iat, nbf, exp time.Time) {
-	c["iat"] = iat.Unix()
-	c["nbf"] = nbf.Unix()
-	c["exp"] = exp.Unix()
+func setWindow(v *Values, iat, nbf, exp time.Time) {
+	v.IssuedAt, v.NotBefore, v.Expires = iat.Unix(), nbf.Unix(), exp.Unix()
 }
 
 // ceilSecond rounds t up to a whole second: claims carry whole seconds, and

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -65,8 +66,12 @@ func devForger(clock clockwork.Clock, credential string) *Forger {
 		issuer = token.DevIdentityIssuer
 	}
 	return &Forger{Keys: token.DevKeySet(issuer), Issuer: issuer, Audience: token.DevAudience, Subject: "alice",
-		Clock: clock, Credential: credential}
+		Clock: clock, Credential: credential, MaxTokenBytes: token.DefaultMaxTokenBytes,
+		Scope: token.Scope{Methods: []string{demov1.Vault_Read_FullMethodName}}}
 }
+
+// refused is a grantWant entry for a case whose refusal the table does not pin to one reason.
+const refused reason.Reason = "any refusal"
 
 // read calls Vault.Read on a secret with the given authorization values and grant.
 func (r *refTarget) read(t *testing.T, authorization []string, grant string) (reason.Details, time.Duration) {
@@ -112,23 +117,26 @@ var grantWant = map[string]reason.Reason{
 	"FMT-002": reason.GrantMalformed,
 	"FMT-003": reason.GrantTooLarge,
 	"FMT-004": reason.GrantMalformed,
+	"FMT-005": reason.GrantTooLarge,
+	"FMT-006": refused,
 
 	"SIG-001":             reason.GrantBadSignature,
 	"SIG-002":             reason.GrantBadSignature,
 	"SIG-003/known-kid":   reason.GrantBadSignature,
 	"SIG-003/unknown-kid": reason.GrantUnknownKey,
 	"SIG-004":             reason.GrantBadSignature,
+	"SIG-005":             reason.GrantBadSignature,
 
 	"ALG-001": reason.GrantAlgMismatch,
 	"ALG-002": reason.GrantAlgMismatch,
 	"ALG-003": reason.GrantAlgMismatch,
 
-	"KEY-001/attacker-kid":  reason.GrantUnknownKey,
-	"KEY-001/known-kid":     reason.GrantBadSignature,
-	"KEY-002":               reason.GrantUnknownKey,
-	"KEY-003":               reason.GrantUnknownKey,
-	"KEY-003/devnull-hs256": reason.GrantAlgMismatch, // HS256 is not pinned: refused before the kid is looked at
-	"KEY-004":               reason.GrantUnknownKey,
+	"KEY-001/attacker-kid": reason.GrantUnknownKey,
+	"KEY-001/known-kid":    reason.GrantBadSignature,
+	"KEY-002":              reason.GrantUnknownKey,
+	"KEY-003":              reason.GrantUnknownKey,
+	"KEY-004":              reason.GrantUnknownKey,
+	"KEY-005":              reason.GrantAlgMismatch, // HS256 is not pinned: refused before the kid is looked at
 
 	"CLM-001": reason.GrantExpired,
 	"CLM-002": reason.GrantClaimMissing,
@@ -138,9 +146,12 @@ var grantWant = map[string]reason.Reason{
 	"CLM-006": reason.GrantAudienceMismatch,
 	"CLM-007": reason.GrantSubjectMismatch,
 	"CLM-008": reason.GrantReplayed, // on the second use
+	"CLM-009": refused,
+	"CLM-010": reason.GrantWrongType,
 
 	"SCP-001": reason.GrantScopeMismatch,
 	"SCP-002": reason.GrantScopeMismatch,
+	"SCP-005": reason.GrantScopeMismatch,
 
 	"SKW-001": "", // accepted
 	"SKW-002": reason.GrantExpired,
@@ -173,6 +184,9 @@ func TestForgerGrantCasesAgainstReference(t *testing.T) {
 				wantReason, ok := want(grantWant, c.ID, v)
 				require.True(t, ok, "no expectation for %s/%s", c.ID, v)
 				forged, err := f.Mutate(c.ID+"/"+v, r.grant)
+				if errors.Is(err, ErrNotApplicable) {
+					t.Skip(err)
+				}
 				require.NoError(t, err)
 				require.NotEqual(t, r.grant, forged)
 
@@ -189,7 +203,9 @@ func TestForgerGrantCasesAgainstReference(t *testing.T) {
 					return
 				}
 				assert.Equal(t, codes.PermissionDenied, got.Code, "%+v", got)
-				assert.Equal(t, wantReason, got.Reason, "%s", got.Message)
+				if wantReason != refused {
+					assert.Equal(t, wantReason, got.Reason, "%s", got.Message)
+				}
 				assertNotEchoed(t, got, forged, r.grant)
 			})
 		}
@@ -213,13 +229,19 @@ func TestForgerIdentityCasesAgainstReference(t *testing.T) {
 				} else {
 					var err error
 					forged, err = f.Mutate(c.ID+"/"+v, r.identity)
+					if errors.Is(err, ErrNotApplicable) {
+						t.Skip(err)
+					}
 					require.NoError(t, err)
 					auth = []string{"Bearer " + forged}
 				}
 				got, took := r.read(t, auth, r.grant)
 				assert.Less(t, took, 2*time.Second, "bounded time")
-				if c.ID == "SKW-001" {
+				switch c.ID {
+				case "SKW-001":
 					assert.Equal(t, codes.OK, got.Code, "%+v", got)
+					return
+				case "SIG-005": // advisory: the reference takes identities from providers that may sign high-s
 					return
 				}
 				assert.Equal(t, codes.Unauthenticated, got.Code, "%+v", got)
@@ -233,12 +255,12 @@ func TestForgerIdentityCasesAgainstReference(t *testing.T) {
 func TestForgeCasesCoverTheCatalog(t *testing.T) {
 	// Every token-level row of CONFORMANCE.md.
 	wantIDs := []string{"ID-002", "ID-003", "ID-004",
-		"FMT-001", "FMT-002", "FMT-003", "FMT-004",
-		"SIG-001", "SIG-002", "SIG-003", "SIG-004",
+		"FMT-001", "FMT-002", "FMT-003", "FMT-004", "FMT-005", "FMT-006",
+		"SIG-001", "SIG-002", "SIG-003", "SIG-004", "SIG-005",
 		"ALG-001", "ALG-002", "ALG-003",
-		"KEY-001", "KEY-002", "KEY-003", "KEY-004",
-		"CLM-001", "CLM-002", "CLM-003", "CLM-004", "CLM-005", "CLM-006", "CLM-007", "CLM-008",
-		"SCP-001", "SCP-002",
+		"KEY-001", "KEY-002", "KEY-003", "KEY-004", "KEY-005",
+		"CLM-001", "CLM-002", "CLM-003", "CLM-004", "CLM-005", "CLM-006", "CLM-007", "CLM-008", "CLM-009", "CLM-010",
+		"SCP-001", "SCP-002", "SCP-005",
 		"SKW-001", "SKW-002", "SKW-003"}
 	var got []string
 	for _, c := range ForgeCases() {
@@ -337,12 +359,15 @@ func TestForgerCraftsFromNothing(t *testing.T) {
 		Clock: clock, MaxLifetime: DefaultMaxLifetime, CacheSize: -1})
 	require.NoError(t, err)
 	f := devForger(clock, CredentialGrant)
-	f.Scope = token.Scope{Methods: []string{demov1.Vault_Read_FullMethodName}}
+	f.Scope = token.Scope{Methods: []string{demov1.Vault_Read_FullMethodName}, Resource: "secrets/*"}
 	req := token.Request{Subject: "alice", Method: demov1.Vault_Read_FullMethodName, Resource: "secrets/x", HasResource: true}
 	for _, c := range f.Cases() {
 		for _, variant := range c.Variants {
 			t.Run(c.ID+"/"+variant, func(t *testing.T) {
 				forged, err := f.Mutate(c.ID+"/"+variant, "")
+				if errors.Is(err, ErrNotApplicable) {
+					t.Skip(err)
+				}
 				require.NoError(t, err)
 				_, err = v.Verify(forged, req)
 				wantReason, _ := want(grantWant, c.ID, variant)
@@ -352,6 +377,10 @@ func TestForgerCraftsFromNothing(t *testing.T) {
 				}
 				if wantReason == "" {
 					assert.NoError(t, err)
+					return
+				}
+				if wantReason == refused {
+					assert.Error(t, err)
 					return
 				}
 				assert.Equal(t, wantReason, reason.Of(err), "%v", err)
@@ -454,14 +483,14 @@ func TestDefaultMaxLifetimeMatchesTheStack(t *testing.T) {
 	assert.Equal(t, stack.DefaultMaxGrantLifetime, DefaultMaxLifetime)
 }
 
-// TestForgerDevNullKid checks that KEY-003/devnull-hs256 is what a kid-as-path
+// TestForgerDevNullKid checks that KEY-005/traversal is what a kid-as-path
 // verifier would accept (HS256 under a kid reaching /dev/null, MACed with an
 // empty key) and that the reference refuses it even when it pins HS256: a kid
 // is looked up in the key set, never opened as a file.
 func TestForgerDevNullKid(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(t0)
 	f := devForger(clock, CredentialGrant)
-	forged, err := f.Mutate("KEY-003/devnull-hs256", "")
+	forged, err := f.Mutate("KEY-005/traversal", "")
 	require.NoError(t, err)
 	d, err := token.Inspect(forged)
 	require.NoError(t, err)

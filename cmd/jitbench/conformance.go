@@ -36,26 +36,38 @@ func newConformanceCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "conformance --config target.yaml [flags]",
 		Short: "Check that a JIT-protected gRPC service answers every credential fault with the right status",
-		Long: `Run the conformance catalog against a JIT-protected gRPC service: 42 cases
-(forged, expired, out-of-scope and replayed tokens, alg none, HS256 signed
-with a public key, missing identities, revoked grants, short deadlines,
-broker and network outages) that each expect a gRPC status under the
-target's profile (two-token: identity + JIT grant; single-token: one JWT).
+		Long: `Run the conformance catalog against a JIT-protected gRPC service: 49 cases
+(forged, expired, out-of-scope, look-alike and replayed tokens, alg none,
+HS256 signed with a public key, claim-name tricks, kid injection, missing
+identities, revoked grants, short deadlines, broker, key source and network
+outages) that each expect a gRPC status under the target's profile
+(two-token: identity + JIT grant; single-token: one JWT).
+
+Every token the suite sends is rendered from the target's own claim
+template (a preset such as scope.methods, methods, scope-string, scp,
+permissions or roles, or any JSON shape with placeholders), and a negative
+case changes exactly one thing in it. OK-001, the valid call, runs first:
+when it is refused the run stops and says which part of the config most
+likely does not match the target.
 
 Every case is also held to the catalog's rules: a negative case never
 returns OK; a credential fault never answers UNKNOWN or INTERNAL;
 PERMISSION_DENIED only follows a verified identity; no token is echoed in
 the status, its details or its metadata; every call ends within a bound
-(1 s for a 64 KiB token). A case fails with the first rule it broke.
+(1 s for a 64 KiB token); nothing a token points at is fetched. A case
+fails with the first rule it broke.
 
 The target config (YAML, read strictly: errors name file:line:col) gives
-the address, TLS, a protected method and its request, the test signing keys
-of the issuers the service trusts, its audience, leeway and pinned
-algorithms, and optionally a streaming method, a broker, one-shot support
-and a resource pattern; --example-config prints a commented one for
-'jitbench serve'. Cases whose needs the config does not meet are skipped
-with the reason; DL-003, OUT-002 and OUT-003 need control of the service's
-key source and run only from Go (conformance.Run).
+the address, TLS, a protected method and its request, the headers and
+claim templates of the credentials, the test keys of the issuers the
+service trusts (JWKS, JWK, PEM, DER or an HMAC secret), its audience,
+leeway and pinned algorithms, and the capabilities it promises (a size
+limit, a required kid, a checked typ, a maximum lifetime, one-shot grants,
+resource scope, a stream method, revocation through a broker or a hook, a
+key source the suite serves). A case whose capability is not declared is
+skipped with the reason, never failed; --example-config prints a
+commented config for 'jitbench serve', and docs/conformance.md describes
+every key.
 
 A known-failing list (one case id per line, # comments) turns a listed
 failing case into "known failing"; a listed case that passes fails the run
@@ -63,17 +75,20 @@ until it is removed from the list.
 
 --image runs the target from a container image instead: the image (present
 locally: nothing is pulled) is started with its port (--port, default the
-port of the config's address) published on the host's loopback, the suite
-waits until it answers gRPC there, runs against that address in place of the
+port of the config's address) published on the host's loopback, and the
+port of a broker the config names on loopback too; the suite waits until
+it answers gRPC, runs against the published addresses in place of the
 config's (it says so on stderr), and removes the container afterwards, also
 when the suite fails or is interrupted (Ctrl-C). --image-entrypoint,
 --image-arg and --image-env change how the container starts. Docker must
 answer; testcontainers' Ryuk reaper is not used.
 
-Exit codes: 0 every selected case passed (skips allowed), 1 a case failed
-(or the run was interrupted), 2 bad flags, config or list, or a target that
-cannot be reached (an image that is missing, will not start or never
-answers).`,
+Exit codes: 0 every selected case passed (skips allowed); 1 a case failed,
+the control OK-001 was refused, no case that expects a refusal ran
+("nothing was checked"), or the run was interrupted; 2 bad flags, config or
+list, a target that cannot be reached (an image that is missing, will not
+start or never answers), or a case the harness could not stage (a broker
+that does not approve, a hook that fails).`,
 		Example: `  jitbench conformance --example-config > target.yaml
   jitbench serve &        # the reference, on 127.0.0.1:7443 and :7444
   jitbench conformance --config target.yaml
@@ -131,6 +146,14 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 	if err := f.image.check(cmd, cfg.Address); err != nil {
 		return err
 	}
+	if served, ok := cfg.KeySource.(*conformance.ServedKeys); ok {
+		// Up before any container starts, which may read its keys at once.
+		if err := served.Start(); err != nil {
+			return usageErr(err)
+		}
+		defer served.Close()
+		fmt.Fprintf(cmd.ErrOrStderr(), "jitbench: serving the grant keys at %s\n", served.URL())
+	}
 	ctx := cmd.Context()
 	if f.image.name != "" {
 		var (
@@ -154,9 +177,26 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 		return failed(fmt.Errorf("interrupted: %w", context.Cause(ctx)))
 	case errors.Is(err, conformance.ErrSelection):
 		return usageErr(err)
-	case err != nil:
+	case err != nil && res == nil:
 		return usagef("%s: %v", f.config, err)
 	}
+	if rerr := writeConformance(cmd, f, res); rerr != nil {
+		return rerr
+	}
+	switch {
+	case errors.Is(err, conformance.ErrUnreachable), errors.Is(err, conformance.ErrSetup):
+		return usageErr(err) // the harness or the target's address, not a verdict: exit 2
+	case err != nil:
+		return failed(err) // the control failed, or nothing was checked: exit 1
+	case res.Failed():
+		return errFailed
+	}
+	return nil
+}
+
+// writeConformance prints the result and writes the files the flags ask for.
+func writeConformance(cmd *cobra.Command, f *conformanceFlags, res *reports.ConformanceResult) error {
+	out := cmd.OutOrStdout()
 	format := "text"
 	if f.asJSON {
 		format = "json"
@@ -174,9 +214,6 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 			return usagef("%s: %v", file.flag, err)
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "jitbench: wrote %s\n", file.path)
-	}
-	if res.Failed() {
-		return errFailed
 	}
 	return nil
 }
@@ -267,6 +304,16 @@ func (f *imageFlags) start(ctx context.Context, cfg *conformance.Config, w io.Wr
 			opts.Env[k] = v
 		}
 	}
+	// A broker the config names on loopback runs in the container too
+	// (the host's own port may be anyone's): it is published as well.
+	brokerPort := 0
+	if b := cfg.Broker; b != nil {
+		if host, port, err := net.SplitHostPort(b.Address); err == nil && isLoopback(host) {
+			if brokerPort, _ = strconv.Atoi(port); brokerPort > 0 && brokerPort != f.port {
+				opts.ExtraPorts = []int{brokerPort}
+			}
+		}
+	}
 	ctr, err := containers.StartImage(ctx, opts)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -277,6 +324,11 @@ func (f *imageFlags) start(ctx context.Context, cfg *conformance.Config, w io.Wr
 	fmt.Fprintf(w, "jitbench: started %s as container %s (run %s), port %d published on %s: the suite calls %s instead of the config's address %s\n",
 		f.name, shortID(ctr.ID), ctr.RunID, f.port, ctr.Addr, ctr.Addr, cfg.Address)
 	cfg.Address = ctr.Addr
+	if addr := ctr.Extra[brokerPort]; addr != "" {
+		fmt.Fprintf(w, "jitbench: broker port %d published on %s: the suite calls %s instead of the config's broker address %s\n",
+			brokerPort, addr, addr, cfg.Broker.Address)
+		cfg.Broker.Address = addr
+	}
 	return func() error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -286,6 +338,15 @@ func (f *imageFlags) start(ctx context.Context, cfg *conformance.Config, w io.Wr
 		fmt.Fprintf(w, "jitbench: removed container %s\n", shortID(ctr.ID))
 		return nil
 	}, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // shortID is a container id as docker ps shows it.

@@ -37,8 +37,9 @@ func serveTarget(t *testing.T, dir string, edit func(string) string, serveArgs .
 	return writeFile(t, filepath.Join(dir, "target.yaml"), cfg)
 }
 
-// keySourceCases are the cases the CLI cannot run: they need control of the target's key source.
-var keySourceCases = []string{"DL-003", "OUT-002", "OUT-003"}
+// keySourceCases are the cases the example config skips: they need a key
+// source the suite serves, and 'jitbench serve' reads its keys from its broker.
+var keySourceCases = []string{"KEY-004", "DL-003", "OUT-002", "OUT-003"}
 
 // TestConformanceAgainstServe runs the whole suite against a real 'jitbench
 // serve': it passes with only the documented skips, and every output file
@@ -51,10 +52,10 @@ func TestConformanceAgainstServe(t *testing.T) {
 
 	res := runCLI(t, "", "conformance", "--config", cfg, "--junit", xml, "--markdown", md, "-o", js)
 	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
-	assert.Contains(t, res.stdout, "PASS: 42 cases: 39 passed, 0 failed, 3 skipped, 0 known failing, 0 not applicable")
+	assert.Contains(t, res.stdout, "PASS: 49 cases: 45 passed, 0 failed, 4 skipped, 0 known failing, 0 not applicable")
 	assert.Contains(t, res.stdout, "note: handler runs are not observable")
 	for _, id := range keySourceCases {
-		assert.Regexp(t, id+` +skip .*needs: key source control \(Go API\)`, res.stdout)
+		assert.Regexp(t, id+` +skip .*needs: key source control \(.*key_source`, res.stdout)
 	}
 	assert.Contains(t, res.stderr, "wrote "+xml)
 
@@ -72,24 +73,24 @@ func TestConformanceAgainstServe(t *testing.T) {
 	assert.Equal(t, conformance.IDs(), names, "one test case per catalog id, in order")
 	assert.Equal(t, keySourceCases, skipped)
 	assert.Equal(t, 0, suites[0].Totals.Failed)
-	assert.Equal(t, 3, suites[0].Totals.Skipped)
+	assert.Equal(t, 4, suites[0].Totals.Skipped)
 
 	f, err := os.Open(js)
 	require.NoError(t, err)
 	defer f.Close()
 	back, err := reports.ReadConformance(f)
 	require.NoError(t, err)
-	assert.Equal(t, reports.ConformanceSummary{Total: 42, Passed: 39, Skipped: 3}, back.Summary())
+	assert.Equal(t, reports.ConformanceSummary{Total: 49, Passed: 45, Skipped: 4}, back.Summary())
 	mdText, err := os.ReadFile(md)
 	require.NoError(t, err)
-	assert.Contains(t, string(mdText), "**✅ pass** — 42 cases: 39 passed")
+	assert.Contains(t, string(mdText), "**✅ pass** — 49 cases: 45 passed")
 
 	// --json prints the same result on stdout.
-	res = runCLI(t, "", "conformance", "--config", cfg, "--json", "--run", "OK-001")
+	res = runCLI(t, "", "conformance", "--config", cfg, "--json", "--run", "OK-001", "--run", "ALG-001")
 	require.Equal(t, exitOK, res.code, res.stderr)
-	one, err := reports.ReadConformance(strings.NewReader(res.stdout))
+	two, err := reports.ReadConformance(strings.NewReader(res.stdout))
 	require.NoError(t, err)
-	assert.Equal(t, []string{"OK-001"}, []string{one.Cases[0].ID})
+	assert.Equal(t, []string{"OK-001", "ALG-001"}, []string{two.Cases[0].ID, two.Cases[1].ID})
 }
 
 // TestConformanceSingleTokenServe checks the single-token profile against 'serve --single-token'.
@@ -100,7 +101,7 @@ func TestConformanceSingleTokenServe(t *testing.T) {
 	}, "--single-token", "--auto-approve", "1ms")
 	res := runCLI(t, "", "conformance", "--config", cfg)
 	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
-	assert.Contains(t, res.stdout, "PASS: 42 cases: 38 passed, 0 failed, 3 skipped, 0 known failing, 1 not applicable")
+	assert.Contains(t, res.stdout, "PASS: 49 cases: 44 passed, 0 failed, 4 skipped, 0 known failing, 1 not applicable")
 }
 
 // TestConformanceFailuresAndKnownFailing makes SKW-001 fail by claiming a
@@ -129,6 +130,82 @@ func TestConformanceFailuresAndKnownFailing(t *testing.T) {
 	assert.Contains(t, res.stdout, "OK-001 passes now: remove OK-001 from the known-failing list ("+stale+":2)")
 }
 
+// TestConformanceControlFirst runs configs that do not match 'jitbench
+// serve': OK-001 is refused, the run stops there (exit 1) and says which
+// part of the config most likely does not match; and a run in which no
+// case that expects a refusal ran is not a pass.
+func TestConformanceControlFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := readFile(t, serveTarget(t, dir, nil))
+	for _, tt := range []struct{ name, from, to, want string }{
+		{"audience", "audience: demo.v1.Vault", "audience: shop.v1.Cart", "most likely the audience (audience) does not match the target"},
+		{"grant header", "  grant: x-jit-grant ", "  grant: x-access-grant #", "most likely the credential headers (headers: name and scheme) or the profile"},
+		{"method form", "    # method_form: pkg.Service/Method", "    method_form: pkg.Service.Method #", "most likely the claim layout (tokens.grant"},
+		{"typ", "    typ: jit-grant+jwt", "    typ: at+jwt #", "most likely the JOSE header (tokens.*.typ"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Contains(t, good, tt.from)
+			cfg := writeFile(t, filepath.Join(dir, tt.name+".yaml"), strings.Replace(good, tt.from, tt.to, 1))
+			res := runCLI(t, "", "conformance", "--config", cfg)
+			require.Equal(t, exitFailed, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+			assert.Contains(t, res.stderr, "the control failed: OK-001, a valid call, answered ")
+			assert.Contains(t, res.stderr, tt.want)
+			assert.Contains(t, res.stderr, "the suite sent header {")
+			assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+			assert.Regexp(t, `OK-001 +fail `, res.stdout)
+			assert.NotContains(t, res.stdout, "ALG-001", "nothing runs after a failed control")
+		})
+	}
+	cfg := writeFile(t, filepath.Join(dir, "good.yaml"), good)
+	for _, run := range [][]string{{"OK-001"}, {"OUT-002", "DL-003"}} {
+		args := []string{"conformance", "--config", cfg}
+		for _, id := range run {
+			args = append(args, "--run", id)
+		}
+		res := runCLI(t, "", args...)
+		assert.Equal(t, exitFailed, res.code, "--run %v: stdout:\n%s\nstderr: %s", run, res.stdout, res.stderr)
+		assert.Contains(t, res.stderr, "nothing was checked: no case that expects a refusal ran", run)
+	}
+}
+
+// TestConformanceSetupErrorIsNotAFailure: a revoke hook that fails makes
+// SCP-003 an error of the setup (exit 2), not a verdict on the service.
+func TestConformanceSetupErrorIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := serveTarget(t, dir, func(s string) string {
+		before, _, found := strings.Cut(s, "\nbroker:\n")
+		require.True(t, found)
+		return before + "\nrevoke: {command: [false, \"${jti}\"]}\n"
+	})
+	res := runCLI(t, "", "conformance", "--config", cfg, "--run", "SCP-003", "--run", "ALG-001")
+	require.Equal(t, exitUsage, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
+	assert.Regexp(t, `SCP-003 +skip .*setup failed: revoke command false: exit status 1`, res.stdout)
+	assert.Contains(t, res.stdout, "PASS: 2 cases: 1 passed, 0 failed, 1 skipped")
+	assert.Contains(t, res.stderr, "a case could not be staged: SCP-003: revoke command false: exit status 1")
+	assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+}
+
+// TestConformanceDocsExamplesParse checks that every `jitbench conformance`
+// line of the generated docs/conformance.md uses flags the command has.
+func TestConformanceDocsExamplesParse(t *testing.T) {
+	t.Parallel()
+	doc := readFile(t, filepath.Join("..", "..", conformance.DocsPath))
+	n := 0
+	for _, line := range strings.Split(doc, "\n") {
+		line, _, _ = strings.Cut(line, " #")
+		fields := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), "\\"))
+		if len(fields) < 2 || fields[0] != "jitbench" || fields[1] != "conformance" {
+			continue
+		}
+		cmd := newConformanceCmd()
+		require.NoError(t, cmd.ParseFlags(fields[2:]), "%s", line)
+		n++
+	}
+	assert.GreaterOrEqual(t, n, 4, "the page shows the command")
+}
+
 func regexpQuote(s string) string {
 	return strings.NewReplacer(".", `\.`, "(", `\(`, ")", `\)`).Replace(s)
 }
@@ -152,7 +229,7 @@ func TestConformanceUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"no config", []string{}, "--config is required"},
-		{"missing config file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "--config: invalid conformance config: open "},
+		{"missing config file", []string{"--config", filepath.Join(dir, "nope.yaml")}, "--config: invalid conformance config: " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"},
 		{"strict config", []string{"--config", badKey}, fmt.Sprintf("%s:%d:1: unknown key \"leway\"", badKey, badLine)},
 		{"unreachable", []string{"--config", unreachable}, "the target is unreachable: cannot reach " + closed},
 		{"run matches nothing", []string{"--config", unreachable, "--run", "XYZ-*"}, `--run "XYZ-*" matches no case id`},
@@ -181,8 +258,8 @@ func TestConformanceExampleAndList(t *testing.T) {
 	res = runCLI(t, "", "conformance", "--list")
 	require.Equal(t, exitOK, res.code)
 	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
-	require.Len(t, lines, 43, "a header and one line per case")
-	assert.Regexp(t, `^CLM-007 +PERMISSION_DENIED +n/a `, lines[27])
+	require.Len(t, lines, 50, "a header and one line per case")
+	assert.Regexp(t, `^CLM-007 +PERMISSION_DENIED +n/a `, lines[31])
 	assert.Regexp(t, `^FMT-003 +PERMISSION_DENIED +UNAUTHENTICATED +RESOURCE_EXHAUSTED +- +64 KiB`, lines[8])
 
 	res = runCLI(t, "", "conformance", "--help")
@@ -221,9 +298,9 @@ func readFile(t *testing.T, path string) string {
 }
 
 // imageTarget prepares the jitbench images (built from this checkout when
-// they are out of date) and writes the example config without its broker
-// block (the broker inside the container is not published: SCP-003 is
-// skipped). It skips t where no Docker engine answers.
+// they are out of date) and writes the example config, unchanged: its
+// broker on 127.0.0.1:7444 is the container's, which --image publishes. It
+// skips t where no Docker engine answers.
 func imageTarget(t *testing.T) (containers.Images, string) {
 	t.Helper()
 	testcontainers.SkipIfProviderIsNotHealthy(t)
@@ -231,16 +308,14 @@ func imageTarget(t *testing.T) (containers.Images, string) {
 	defer cancel()
 	im, err := containers.PrepareImages(ctx)
 	require.NoError(t, err)
-	cfg, _, found := strings.Cut(string(conformance.ExampleConfig()), "\nbroker:\n")
-	require.True(t, found, "the example config has a broker block")
-	return im, writeFile(t, filepath.Join(t.TempDir(), "target.yaml"), cfg)
+	return im, writeFile(t, filepath.Join(t.TempDir(), "target.yaml"), string(conformance.ExampleConfig()))
 }
 
 // serveInImage are the flags that run 'jitbench serve' (broker and Vault)
 // from the worker image: every image holds the same binary.
 func serveInImage(im containers.Images) []string {
 	return []string{"--image", im.Worker, "--image-entrypoint", "/jitbench",
-		"--image-arg", "serve", "--image-arg", "--addr=0.0.0.0:7443", "--image-arg", "--broker-addr=127.0.0.1:7444"}
+		"--image-arg", "serve", "--image-arg", "--addr=0.0.0.0:7443", "--image-arg", "--broker-addr=0.0.0.0:7444"}
 }
 
 // startedRun reads the run id conformance --image printed, and checks that
@@ -266,8 +341,9 @@ func TestConformanceFromAnImage(t *testing.T) {
 	im, cfg := imageTarget(t)
 	res := runCLI(t, "", append([]string{"conformance", "--config", cfg}, serveInImage(im)...)...)
 	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr: %s", res.stdout, res.stderr)
-	assert.Contains(t, res.stdout, "PASS: 42 cases: 38 passed, 0 failed, 4 skipped")
-	assert.Regexp(t, `SCP-003 +skip .*broker`, res.stdout)
+	assert.Contains(t, res.stdout, "PASS: 49 cases: 45 passed, 0 failed, 4 skipped")
+	assert.Regexp(t, `SCP-003 +pass `, res.stdout, "the container's broker, published, revokes the grant")
+	assert.Regexp(t, `broker port 7444 published on 127\.0\.0\.1:\d+: the suite calls 127\.0\.0\.1:\d+ instead of the config's broker address 127\.0\.0\.1:7444`, res.stderr)
 	assert.Regexp(t, `port 7443 published on 127\.0\.0\.1:\d+: the suite calls 127\.0\.0\.1:\d+ instead of the config's address 127\.0\.0\.1:7443`, res.stderr)
 	assert.Contains(t, res.stderr, "jitbench: removed container ")
 	startedRun(t, res.stderr)

@@ -35,7 +35,7 @@ func TestEachBugShows(t *testing.T) {
 		{AlgNone, "grant ALG-001/NONE", denied(reason.GrantAlgMismatch), denied(reason.GrantAlgMismatch), false},
 		{HS256PublicKey, "grant ALG-002/raw", allowed, denied(reason.GrantAlgMismatch), false},
 		{HS256PublicKey, "grant ALG-002/pem", allowed, denied(reason.GrantAlgMismatch), false},
-		{HS256PublicKey, "grant ALG-003/unpinned", denied(reason.GrantAlgMismatch), denied(reason.GrantAlgMismatch), false},
+		{HS256PublicKey, "grant ALG-003/other-key", denied(reason.GrantAlgMismatch), denied(reason.GrantAlgMismatch), false},
 		{NoExpCheck, "grant CLM-001/expired", allowed, denied(reason.GrantExpired), false},
 		{NoExpCheck, "grant CLM-002/missing", allowed, denied(reason.GrantClaimMissing), false},
 		{NoExpCheck, "grant CLM-004/long", denied(reason.GrantLifetimeExceeded), denied(reason.GrantLifetimeExceeded), false},
@@ -50,7 +50,7 @@ func TestEachBugShows(t *testing.T) {
 		{NoStreamInterceptor, "grant missing", denied(reason.GrantMissing), denied(reason.GrantMissing), false},
 		{TokenEcho, "grant CLM-005/issuer", denied(reason.GrantIssuerMismatch), denied(reason.GrantIssuerMismatch), true},
 		{TokenEcho, "identity SIG-002/payload", denied(reason.IdentityInvalid), denied(reason.IdentityInvalid), true},
-		{KidFilePath, "grant KEY-003/devnull-hs256", allowed, denied(reason.GrantAlgMismatch), false},
+		{KidFilePath, "grant KEY-005/traversal", allowed, denied(reason.GrantAlgMismatch), false},
 		// The real key under the traversal kid: /dev/null is read as a secret, and the token is not HS256.
 		{KidFilePath, "grant KEY-003/traversal", denied(reason.GrantAlgMismatch), denied(reason.GrantUnknownKey), false},
 		{NoAudCheck, "grant CLM-006/audience", allowed, denied(reason.GrantAudienceMismatch), false},

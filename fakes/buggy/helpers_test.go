@@ -85,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 		demov1.Vault_Read_FullMethodName, demov1.Vault_Write_FullMethodName, demov1.Vault_List_FullMethodName)
 	forger := func(issuer, credential string) *fakes.Forger {
 		return &fakes.Forger{Keys: token.DevKeySet(issuer), Issuer: issuer, Audience: token.DevAudience,
-			Subject: "alice", Clock: f.clock, Credential: credential}
+			Subject: "alice", Clock: f.clock, Credential: credential, MaxTokenBytes: token.DefaultMaxTokenBytes}
 	}
 	f.grants = forger(token.DevGrantIssuer, fakes.CredentialGrant)
 	f.ids = forger(token.DevIdentityIssuer, fakes.CredentialIdentity)

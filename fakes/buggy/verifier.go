@@ -1,8 +1,10 @@
 package buggy
 
 import (
+	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -74,10 +76,16 @@ func (v *verifier) verify(raw string, claims jwt.Claims, base *token.Claims) err
 	if len(raw) > maxTokenBytes {
 		return v.fail(reason.GrantTooLarge, fmt.Sprintf("the token is %d bytes, more than the %d this service reads", len(raw), maxTokenBytes))
 	}
+	if err := strictJSON(raw); err != nil {
+		return v.parseFailure(err)
+	}
 	now := v.clock.Now()
 	tok, err := v.parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) { return v.key(t, now) })
 	if err != nil {
 		return v.parseFailure(err)
+	}
+	if !v.identity && tok.Method.Alg() == token.ES256 && highS(tok.Signature) {
+		return v.fail(reason.GrantBadSignature, "the ECDSA signature is the high-s twin of the canonical one")
 	}
 	return v.checkClaims(tok, base, now)
 }
@@ -124,6 +132,16 @@ func (v *verifier) trustedKey(kid, alg string, now time.Time) (any, error) {
 			"offered_algorithm", alg, "key_algorithm", k.Algorithm)
 	}
 	return k.Public, nil
+}
+
+// p256HalfOrder is half the order of P-256: a canonical signature's s is at most this.
+var p256HalfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
+// highS reports whether sig, an r||s ES256 signature, has s > n/2: golang-jwt
+// accepts both (r, s) and (r, n−s), so the services refuse the second in a
+// grant, as the reference does (identity providers may sign either way).
+func highS(sig []byte) bool {
+	return len(sig) == 64 && new(big.Int).SetBytes(sig[32:]).Cmp(p256HalfOrder) > 0
 }
 
 // parseFailure turns a golang-jwt error into the denial.

@@ -43,6 +43,11 @@ func blackBox(addr string, handlerCalls func() int64) *conformance.Config {
 		OutOfScope:   &conformance.Call{Method: "/demo.v1.Vault/Read", JSON: `{"path":"public/motd"}`},
 		OneShot:      true,
 		HandlerCalls: handlerCalls,
+		// What the buggy services share with the reference.
+		MaxGrantLifetime: stack.DefaultMaxGrantLifetime,
+		MaxTokenBytes:    token.DefaultMaxTokenBytes,
+		KidRequired:      true,
+		TypChecked:       true,
 	}
 }
 
@@ -58,7 +63,7 @@ func failures(res *reports.ConformanceResult) map[string]string {
 }
 
 // skippedWithoutBroker are the cases a target without a broker or key source control skips.
-var skippedWithoutBroker = []string{"SCP-003", "DL-003", "OUT-002", "OUT-003"}
+var skippedWithoutBroker = []string{"SCP-003", "DL-003", "KEY-004", "OUT-002", "OUT-003"}
 
 // TestBuggyServicesAreCaught runs the suite against each deliberately buggy
 // service of fakes/buggy: every run fails, with exactly the cases that name
@@ -72,13 +77,13 @@ func TestBuggyServicesAreCaught(t *testing.T) {
 		buggy.HS256PublicKey:      {"ALG-002": never},
 		buggy.NoExpCheck:          {"ID-004": never, "CLM-001": never, "CLM-002": never, "SKW-002": never},
 		buggy.HourLeeway:          {"ID-004": never, "CLM-001": never, "CLM-003": never, "SKW-002": never, "SKW-003": never},
-		buggy.UnknownOnParseError: {"FMT-001": unknown, "FMT-002": unknown, "FMT-004": unknown},
+		buggy.UnknownOnParseError: {"FMT-001": unknown, "FMT-002": unknown, "FMT-004": unknown, "FMT-006": unknown, "CLM-009": unknown},
 		buggy.PDMissingIdentity:   {"ID-001": pd},
 		buggy.NoStreamInterceptor: {"SCP-004": never},
 		buggy.TokenEcho:           {"ID-004": echo, "FMT-001": echo, "SIG-002": echo, "ALG-001": echo, "CLM-001": echo, "SCP-001": echo},
-		buggy.KidFilePath:         {"KEY-003": never},
+		buggy.KidFilePath:         {"KEY-005": never},
 		buggy.NoAudCheck:          {"CLM-006": never},
-		buggy.ScopeIgnored:        {"SCP-001": never, "SCP-002": never},
+		buggy.ScopeIgnored:        {"SCP-001": never, "SCP-002": never, "SCP-005": never},
 	}
 	require.ElementsMatch(t, buggy.Bugs(), mapKeys(catches), "every bug has its row")
 

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/harness/load"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reference/token"
 )
 
 // Timings of SCP-003.
@@ -27,6 +30,9 @@ const (
 // target trusts, checks it passes, revokes it, and calls until the target
 // refuses it (or revocationBound passes).
 func (r *runner) revoked(ctx context.Context, _ *Case) []variant {
+	if r.cfg.Broker == nil {
+		return r.revokedByHook(ctx)
+	}
 	const name = "revoked"
 	identity, _, err := r.credentials()
 	if err != nil {
@@ -51,6 +57,12 @@ func (r *runner) revoked(ctx context.Context, _ *Case) []variant {
 	if _, err := broker.Revoke(rctx, &jitv1.RevokeRequest{Id: ar.GetId(), Comment: "jitbench conformance SCP-003"}); err != nil {
 		return []variant{failed(name, fmt.Errorf("revoke the grant at the broker: %w", err))}
 	}
+	return []variant{r.untilRefused(ctx, name, md)}
+}
+
+// untilRefused calls with md until the target refuses it, or
+// revocationBound has passed since the revocation.
+func (r *runner) untilRefused(ctx context.Context, name string, md metadata.MD) variant {
 	revokedAt := time.Now()
 	for {
 		v := r.call(ctx, name, callSpec{md: md})
@@ -60,10 +72,55 @@ func (r *runner) revoked(ctx context.Context, _ *Case) []variant {
 			} else {
 				v.note = fmt.Sprintf("still accepted %s after the revocation", revocationBound)
 			}
-			return []variant{v}
+			return v
 		}
 		time.Sleep(revocationPoll)
 	}
+}
+
+// revokedByHook is SCP-003 through the config's revoke hook: the suite
+// signs the grant itself, so it also sends one whose exp has just passed
+// (accepted only thanks to the leeway): a revocation must outlive exp for
+// as long as the target could still accept the grant.
+func (r *runner) revokedByHook(ctx context.Context) []variant {
+	if r.forger.Template != nil && !r.forger.Template.Uses(fakes.PlaceholderID) {
+		return []variant{{name: "revoked", skip: "the grant's claim template has no ${jti}: the hook revokes a grant by its id"}}
+	}
+	var out []variant
+	for _, name := range []string{"revoked", "after-exp"} {
+		opts := fakes.ValidOptions{ID: "jitbench-revoke-" + token.NewID()}
+		if name == "after-exp" {
+			if r.cfg.Leeway < 2*time.Second {
+				out = append(out, variant{name: name, skip: "the leeway is under 2 s: no grant can be past its exp and still accepted"})
+				continue
+			}
+			opts.Expires = time.Now().Add(-r.cfg.Leeway / 2)
+		}
+		out = append(out, r.revokeOne(ctx, name, opts))
+	}
+	return out
+}
+
+// revokeOne signs a grant with opts, checks the target accepts it, revokes it through the hook and expects refusals.
+func (r *runner) revokeOne(ctx context.Context, name string, opts fakes.ValidOptions) variant {
+	identity, _, err := r.credentials()
+	if err != nil {
+		return failed(name, err)
+	}
+	grant, err := r.forger.ValidWith(opts)
+	if err != nil {
+		return failed(name, err)
+	}
+	md := r.md(identity, grant)
+	if before := r.call(ctx, name, callSpec{md: md}); before.code != codes.OK {
+		return failed(name, fmt.Errorf("the grant was refused before any revocation (%s %s)", reason.CodeName(before.code), before.reason))
+	}
+	rctx, cancel := context.WithTimeout(ctx, approvalWait)
+	defer cancel()
+	if err := r.cfg.Revoker.Revoke(rctx, opts.ID); err != nil {
+		return failed(name, err)
+	}
+	return r.untilRefused(ctx, name, md)
 }
 
 // brokerAs connects to the broker as subject in groups.

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/reference/reason"
 	"github.com/jitbench/jitbench/reference/token"
 )
@@ -48,13 +50,66 @@ func (r *runner) freshKeyCall(ctx context.Context, name string, delay, timeout, 
 	if err != nil {
 		return failed(name, err)
 	}
-	grant, err := r.mintGrant(token.NewIssuer(r.cfg.Grant.Name, token.NewKeySet(key), nil))
+	grant, err := r.forger.ValidWith(fakes.ValidOptions{Key: key})
 	if err != nil {
 		return failed(name, err)
 	}
 	restore := r.cfg.KeySource.Outage(delay)
 	defer restore()
 	return r.call(ctx, name, callSpec{md: r.md(identity, grant), timeout: timeout, bound: bound})
+}
+
+// retiredKey is KEY-004: a key the key source served, and the target
+// used, is retired; once the target has fetched the keys again (it must,
+// to accept a grant signed by another new key), a grant signed by the
+// retired key must be refused.
+func (r *runner) retiredKey(ctx context.Context, _ *Case) []variant {
+	const name = "retired"
+	ks, ok := r.cfg.KeySource.(KeyRetirer)
+	if !ok {
+		return []variant{{name: name, skip: "the key source cannot retire a key (KeyRetirer)"}}
+	}
+	signed := func(key *token.Key) (metadata.MD, error) {
+		identity, _, err := r.credentials()
+		if err != nil {
+			return nil, err
+		}
+		grant, err := r.forger.ValidWith(fakes.ValidOptions{Key: key})
+		return r.md(identity, grant), err
+	}
+	accepted := func(key *token.Key, what string) error {
+		md, err := signed(key)
+		if err != nil {
+			return err
+		}
+		if v := r.call(ctx, name, callSpec{md: md}); v.code != codes.OK {
+			return fmt.Errorf("a grant signed by %s was refused (%s %s): does the target read its keys from the key source, and fetch again for a kid it does not know?",
+				what, reason.CodeName(v.code), v.reason)
+		}
+		return nil
+	}
+	old, err := ks.Fresh(ctx)
+	if err == nil {
+		err = accepted(old, "a key the key source had just added")
+	}
+	if err == nil {
+		err = ks.Retire(ctx, old.ID)
+	}
+	var next *token.Key
+	if err == nil {
+		next, err = ks.Fresh(ctx)
+	}
+	if err == nil {
+		err = accepted(next, "the key added after the retirement")
+	}
+	if err != nil {
+		return []variant{failed(name, err)}
+	}
+	md, err := signed(old)
+	if err != nil {
+		return []variant{failed(name, err)}
+	}
+	return []variant{r.call(ctx, name, callSpec{md: md})}
 }
 
 // keySourceDownWarm is OUT-003: the target has the signing key already, so

@@ -28,22 +28,54 @@ type Want struct {
 	NotApplicable bool
 }
 
-// Need is something a case needs beyond the target's port; without it the case is skipped.
+// Need is a capability a case needs beyond the target's port: the config
+// declares it, or the case is skipped with the reason.
 type Need string
 
-// The needs of catalog cases.
+// The needs of catalog cases (the catalog's "needs" column).
 const (
-	// NeedBroker: a broker the target trusts, to revoke a grant it issued (config broker:).
-	NeedBroker Need = "broker"
-	// NeedStream: a streaming protected method (config stream:).
+	// NeedSizeLimit: the target's token size limit (max_token_bytes).
+	NeedSizeLimit Need = "size limit"
+	// NeedECDSA: the grant issuer has an ES256 key.
+	NeedECDSA Need = "ECDSA"
+	// NeedAsymmetric: the grant issuer has an asymmetric key (EdDSA, ES256, RS256).
+	NeedAsymmetric Need = "asymmetric"
+	// NeedKidRequired: the target refuses a kid it has no key for (kid_required).
+	NeedKidRequired Need = "kid required"
+	// NeedKeySource: the target's key source is under the suite's control (key_source, or Config.KeySource).
+	NeedKeySource Need = "key source control"
+	// NeedMaxLifetime: the target's maximum grant lifetime (max_grant_lifetime).
+	NeedMaxLifetime Need = "max lifetime"
+	// NeedOneShot: the target honours one-shot grants (one_shot).
+	NeedOneShot Need = "one-shot"
+	// NeedTypChecked: the target checks the typ header (typ_checked).
+	NeedTypChecked Need = "typ checked"
+	// NeedResource: the payload addresses a resource the target checks against the grant (resource).
+	NeedResource Need = "resource scope"
+	// NeedRevocation: a way to revoke a grant the target trusts (broker or revoke).
+	NeedRevocation Need = "revocation"
+	// NeedStream: a streaming protected method (stream).
 	NeedStream Need = "stream method"
-	// NeedOneShot: the target honours the one_shot claim (config one_shot: true).
-	NeedOneShot Need = "one_shot"
-	// NeedResource: the payload addresses a resource the target checks against the grant (config resource:).
-	NeedResource Need = "resource"
-	// NeedKeySource: control of the target's key source (Config.KeySource, Go API only).
-	NeedKeySource Need = "key source control (Go API)"
 )
+
+// Needs lists every need, in the order the docs give them, with the config key that declares it.
+func Needs() []NeedInfo {
+	return []NeedInfo{
+		{NeedSizeLimit, "max_token_bytes"}, {NeedECDSA, "keys: an ES256 key of the grant issuer"},
+		{NeedAsymmetric, "keys: an EdDSA, ES256 or RS256 key of the grant issuer"}, {NeedKidRequired, "kid_required"},
+		{NeedKeySource, "key_source (Config.KeySource from Go)"}, {NeedMaxLifetime, "max_grant_lifetime"},
+		{NeedOneShot, "one_shot"}, {NeedTypChecked, "typ_checked"}, {NeedResource, "resource"},
+		{NeedRevocation, "broker or revoke"}, {NeedStream, "stream"},
+	}
+}
+
+// NeedInfo is a need and how a config declares it.
+type NeedInfo struct {
+	// Need is the capability.
+	Need Need
+	// Declared says which config key (or key material) gives it.
+	Declared string
+}
 
 // kind groups cases by what the rules check about them.
 type kind int
@@ -80,6 +112,11 @@ type Case struct {
 	Also []codes.Code
 	// Needs is what the case needs beyond the target's port; empty when nothing.
 	Needs Need
+
+	// Advisory marks a case whose refusal is recommended, not required:
+	// a target that accepts it is reported, and fails only when it
+	// declares the matching strictness (SIG-005: strict_signatures).
+	Advisory bool
 
 	kind kind
 	run  func(r *runner, ctx context.Context, c *Case) []variant
@@ -145,9 +182,9 @@ var (
 	missing = Want{NotApplicable: true}
 )
 
-// catalog is CONFORMANCE.md as code, row for row.
+// catalog is the conformance catalog (version 2) as code, row for row.
 var catalog = []Case{
-	{ID: "OK-001", Fault: "valid identity, approved grant in scope", TwoToken: ok, SingleToken: ok, kind: positive, run: (*runner).valid},
+	{ID: "OK-001", Fault: "valid identity, approved grant in scope (the control)", TwoToken: ok, SingleToken: ok, kind: positive, run: (*runner).valid},
 
 	{ID: "ID-001", Fault: "no identity credential", TwoToken: unauth, SingleToken: unauth, kind: identityFault, run: (*runner).noIdentity},
 	{ID: "ID-002", Fault: "wrong scheme (Basic …, no Bearer)", TwoToken: unauth, SingleToken: unauth, kind: identityFault, run: (*runner).identityHeader},
@@ -156,39 +193,52 @@ var catalog = []Case{
 
 	{ID: "FMT-001", Fault: "not three segments", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
 	{ID: "FMT-002", Fault: "bad base64url / non-JSON header or payload", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "FMT-003", Fault: "64 KiB of dots (CVE-2025-30204 class), bounded latency", TwoToken: denied, SingleToken: unauth,
+	{ID: "FMT-003", Fault: "64 KiB of dots (CVE-2025-30204 class): bounded latency and a refusal", TwoToken: denied, SingleToken: unauth,
 		Also: []codes.Code{codes.ResourceExhausted}, kind: unverifiable, run: (*runner).forged},
 	{ID: "FMT-004", Fault: "claim of the wrong type (exp as a string)", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "FMT-005", Fault: "validly signed token over the declared size limit", TwoToken: denied, SingleToken: unauth,
+		Also: []codes.Code{codes.ResourceExhausted}, Needs: NeedSizeLimit, kind: unverifiable, run: (*runner).forged},
+	{ID: "FMT-006", Fault: "claim-name tricks: EXP/Sub/Scope beside or instead of the real claim; duplicate keys", TwoToken: denied, SingleToken: unauth,
+		kind: unverifiable, run: (*runner).forged},
 
 	{ID: "SIG-001", Fault: "signature stripped (h.p.)", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
 	{ID: "SIG-002", Fault: "payload tampered, original signature kept", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "SIG-003", Fault: "signed by an unknown key", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "SIG-004", Fault: "ECDSA signature r=s=0 / wrong length", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "SIG-003", Fault: "signed by an unknown key of the target's algorithm", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "SIG-004", Fault: "ECDSA signature r=s=0 / wrong length", TwoToken: denied, SingleToken: unauth, Needs: NeedECDSA, kind: unverifiable, run: (*runner).forged},
+	{ID: "SIG-005", Fault: "ECDSA (r, n−s) twin of a valid signature (advisory: fails only with strict_signatures)", TwoToken: denied, SingleToken: unauth,
+		Needs: NeedECDSA, Advisory: true, kind: unverifiable, run: (*runner).forged},
 
 	{ID: "ALG-001", Fault: "alg none / None / NONE / nOnE", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "ALG-002", Fault: "asymmetric → HS256 signed with the public key", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "ALG-002", Fault: "asymmetric → HS256 signed with the public key (PEM, DER, JWK forms)", TwoToken: denied, SingleToken: unauth,
+		Needs: NeedAsymmetric, kind: unverifiable, run: (*runner).forged},
 	{ID: "ALG-003", Fault: "valid signature with an algorithm the target did not pin", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
 
-	{ID: "KEY-001", Fault: "embedded self-signed jwk header", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "KEY-002", Fault: "jku / x5u pointing elsewhere (and no outbound fetch happens)", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "KEY-003", Fault: "kid unknown / path traversal / SQL-ish", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
-	{ID: "KEY-004", Fault: "kid of a retired key", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "KEY-001", Fault: "embedded self-signed jwk header (target's algorithm family)", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "KEY-002", Fault: "jku / x5u pointing at the suite's listener (no fetch may happen)", TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
+	{ID: "KEY-003", Fault: "kid unknown, signed by a trusted key", TwoToken: denied, SingleToken: unauth, Needs: NeedKidRequired, kind: unverifiable, run: (*runner).forged},
+	{ID: "KEY-004", Fault: "kid of a retired key", TwoToken: denied, SingleToken: unauth, Needs: NeedKeySource, kind: unverifiable, run: (*runner).retiredKey},
+	{ID: "KEY-005", Fault: "kid injection (path traversal to an empty file, SQL-ish) with HS256 keyed by the value that injection would load",
+		TwoToken: denied, SingleToken: unauth, kind: unverifiable, run: (*runner).forged},
 
 	{ID: "CLM-001", Fault: "exp past, beyond leeway", TwoToken: denied, SingleToken: denied,
 		Also: []codes.Code{codes.Unauthenticated}, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-002", Fault: "exp missing", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-003", Fault: "nbf / iat in the future beyond leeway", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
-	{ID: "CLM-004", Fault: "lifetime longer than the maximum grant duration", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
+	{ID: "CLM-004", Fault: "lifetime longer than the maximum grant duration", TwoToken: denied, SingleToken: unauth, Needs: NeedMaxLifetime, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-005", Fault: "wrong iss", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-006", Fault: "aud of another service", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-007", Fault: "grant sub differs from the identity", TwoToken: denied, SingleToken: missing, kind: claimFault, run: (*runner).forged},
 	{ID: "CLM-008", Fault: "jti replay of a one-shot grant", TwoToken: denied, SingleToken: denied, Needs: NeedOneShot, kind: claimFault, run: (*runner).replayed},
+	{ID: "CLM-009", Fault: "absurd times: exp/nbf at 1e19, 1e308, negative", TwoToken: denied, SingleToken: unauth, kind: claimFault, run: (*runner).forged},
+	{ID: "CLM-010", Fault: "typ of another token kind (identity sent as grant)", TwoToken: denied, SingleToken: unauth, Needs: NeedTypChecked, kind: claimFault, run: (*runner).forged},
 
-	{ID: "SCP-001", Fault: "method outside the approved scope", TwoToken: denied, SingleToken: denied, kind: claimFault, run: (*runner).forged},
+	{ID: "SCP-001", Fault: "method outside the approved scope (template's scope, one method swapped)", TwoToken: denied, SingleToken: denied, kind: claimFault, run: (*runner).forged},
 	{ID: "SCP-002", Fault: "resource outside the grant", TwoToken: denied, SingleToken: denied, Needs: NeedResource, kind: claimFault, run: (*runner).outOfScopeResource},
-	{ID: "SCP-003", Fault: "grant revoked after issue", TwoToken: denied, SingleToken: denied, Needs: NeedBroker, kind: claimFault, run: (*runner).revoked},
+	{ID: "SCP-003", Fault: "grant revoked after issue (and still revoked after its exp + leeway)", TwoToken: denied, SingleToken: denied, Needs: NeedRevocation, kind: claimFault, run: (*runner).revoked},
 	{ID: "SCP-004", Fault: "streaming method without a grant (interceptor missing on streams)", TwoToken: denied, SingleToken: unauth,
 		Needs: NeedStream, kind: claimFault, run: (*runner).streamWithoutGrant},
+	{ID: "SCP-005", Fault: "scope look-alikes: a permission that only contains, prefixes or extends the needed one", TwoToken: denied, SingleToken: denied,
+		kind: claimFault, run: (*runner).forged},
 
 	{ID: "SKW-001", Fault: "target clock ahead by leeway − 1 s", TwoToken: ok, SingleToken: ok, kind: positive, run: (*runner).forged},
 	{ID: "SKW-002", Fault: "target clock ahead by leeway + 1 s", TwoToken: denied, SingleToken: denied,
@@ -197,12 +247,12 @@ var catalog = []Case{
 
 	{ID: "DL-001", Fault: "client deadline 1 ms", TwoToken: late, SingleToken: late, kind: clientSide, run: (*runner).tinyDeadline},
 	{ID: "DL-002", Fault: "approval slower than the client deadline", TwoToken: late, SingleToken: late, kind: clientSide, run: (*runner).slowApproval},
-	{ID: "DL-003", Fault: "target's broker/key lookup slower than the remaining deadline", TwoToken: late, SingleToken: late,
+	{ID: "DL-003", Fault: "target's key lookup slower than the remaining deadline", TwoToken: late, SingleToken: late,
 		Also: []codes.Code{codes.Unavailable}, Needs: NeedKeySource, kind: keySourceFault, run: (*runner).slowKeySource},
 
 	{ID: "OUT-001", Fault: "broker down when a grant is needed (client side)", TwoToken: down, SingleToken: down, kind: clientSide, run: (*runner).brokerDown},
 	{ID: "OUT-002", Fault: "key source down, cold cache", TwoToken: down, SingleToken: down,
-		Also: []codes.Code{codes.PermissionDenied}, Needs: NeedKeySource, kind: keySourceFault, run: (*runner).keySourceDownCold},
+		Also: []codes.Code{codes.PermissionDenied, codes.Unauthenticated}, Needs: NeedKeySource, kind: keySourceFault, run: (*runner).keySourceDownCold},
 	{ID: "OUT-003", Fault: "key source down, warm cache", TwoToken: ok, SingleToken: ok, Needs: NeedKeySource, kind: positive, run: (*runner).keySourceDownWarm},
 	{ID: "OUT-004", Fault: "connection reset by the network", TwoToken: down, SingleToken: down, kind: clientSide, run: (*runner).connectionReset},
 }

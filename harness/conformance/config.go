@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/harness/load"
 	"github.com/jitbench/jitbench/reference/interceptor"
 	"github.com/jitbench/jitbench/reference/token"
 )
 
 // Config describes a target: what the YAML file holds (LoadConfig), plus
-// the hooks only the Go API can supply (HandlerCalls, KeySource).
+// the hooks only the Go API can supply (HandlerCalls, a KeySource of your own).
 type Config struct {
 	// Address is the target's host:port.
 	Address string
@@ -34,6 +35,12 @@ type Config struct {
 	// IdentityHeader and GrantHeader name the credential headers; empty means
 	// "authorization" and "x-jit-grant". The single-token profile uses IdentityHeader only.
 	IdentityHeader, GrantHeader string
+	// IdentityScheme and GrantScheme come before the token in each header;
+	// empty means "Bearer" for the identity and none for the grant, NoScheme means none.
+	IdentityScheme, GrantScheme string
+
+	// IdentityToken and GrantToken lay out the credentials; zero values are the reference's layouts.
+	IdentityToken, GrantToken TokenLayout
 
 	// Identity and Grant are the issuers the target trusts, with their
 	// private keys: the suite signs valid credentials and forges invalid ones
@@ -45,10 +52,21 @@ type Config struct {
 	Subject string
 	// Leeway is the target's clock-skew tolerance; zero means token.DefaultLeeway.
 	Leeway time.Duration
-	// MaxGrantLifetime is the longest grant the target accepts; zero means an hour.
-	MaxGrantLifetime time.Duration
 	// Algorithms is the target's pinned list, for ALG-003; nil means token.DefaultAlgorithms().
 	Algorithms []string
+
+	// The capabilities: a case that needs one the config does not give is skipped.
+
+	// MaxGrantLifetime is the longest grant the target accepts, for CLM-004; zero skips it.
+	MaxGrantLifetime time.Duration
+	// MaxTokenBytes is the largest token the target reads, for FMT-005; zero skips it.
+	MaxTokenBytes int
+	// KidRequired says the target refuses a kid it has no key for, even when its key signed the token: KEY-003.
+	KidRequired bool
+	// TypChecked says the target checks the typ header: CLM-010.
+	TypChecked bool
+	// StrictSignatures says the target refuses high-s ECDSA signatures: SIG-005 fails instead of advising.
+	StrictSignatures bool
 
 	// Resource is the pattern every valid grant's scope names (e.g. "secrets/*");
 	// the method's payload must address a resource inside it. Empty skips SCP-002.
@@ -57,19 +75,43 @@ type Config struct {
 	// resource outside Resource: SCP-002's second variant.
 	OutOfScope *Call
 
-	// OneShot says the target honours the one_shot claim: CLM-008 runs.
+	// OneShot says the target honours one-shot grants: CLM-008 runs.
 	OneShot bool
-	// Broker is a broker the target trusts, for SCP-003; nil skips it.
+	// OneShotClaims are the claims that make a grant one-shot; nil means the reference's {"one_shot": true}.
+	OneShotClaims fakes.Object
+	// Broker is a broker the target trusts, for SCP-003; nil skips it unless Revoker is set.
 	Broker *Broker
+	// Revoker revokes a grant the suite signed, by its jti, for SCP-003 without a broker.
+	Revoker Revoker
 
 	// HandlerCalls, when set, reports how often the protected handler has
 	// run; the suite then proves no negative case reached it.
 	HandlerCalls func() int64
-	// KeySource, when set, controls the target's key source for DL-003, OUT-002 and OUT-003.
+	// KeySource, when set, controls the target's key source for DL-003,
+	// KEY-004, OUT-002 and OUT-003: a ServedKeys the file's key_source
+	// makes, or your own.
 	KeySource KeySource
 
 	// File is where the config was read from, for messages; empty for a config built in Go.
 	File string
+}
+
+// NoScheme is the scheme of a header that carries the bare token.
+const NoScheme = "-"
+
+// TokenLayout is how one credential is written: its claims and JOSE header.
+type TokenLayout struct {
+	// Claims is the template of a valid token's claims; nil means the reference's layout.
+	Claims *fakes.ClaimTemplate
+	// Typ is the typ header; empty means the reference's. NoTyp leaves typ out.
+	Typ   string
+	NoTyp bool
+	// NoKid leaves the kid header out: the target has one key and does not look.
+	NoKid bool
+	// MethodForm is how grants spell methods; empty means /pkg.Service/Method.
+	MethodForm fakes.MethodForm
+	// Permissions maps full method names to the permissions that grant them.
+	Permissions map[string]string
 }
 
 // Call is a method and its request.
@@ -88,6 +130,9 @@ type Issuer struct {
 	Name string
 	// Keys holds the issuer's keys, private halves included; its signing key signs valid tokens.
 	Keys *token.KeySet
+	// PublicKeyFile, when set, is the issuer's public key exactly as the
+	// target holds it: ALG-002 also MACs with these bytes.
+	PublicKeyFile []byte
 }
 
 // Broker is a jit.v1.Broker the target trusts.
@@ -104,7 +149,8 @@ type Broker struct {
 }
 
 // KeySource controls where the target gets the keys that verify grants.
-// Implement it to run DL-003, OUT-002 and OUT-003 against your target.
+// Implement it to run DL-003, OUT-002 and OUT-003 against your target
+// (and KEY-004 with KeyRetirer).
 type KeySource interface {
 	// Fresh returns a new signing key, private half included, that the key
 	// source serves from now on but the target has not fetched yet.
@@ -114,12 +160,23 @@ type KeySource interface {
 	Outage(delay time.Duration) (restore func())
 }
 
+// KeyRetirer is a KeySource that can also stop serving a key: KEY-004.
+type KeyRetirer interface {
+	KeySource
+	// Retire removes the key kid from what the key source serves.
+	Retire(ctx context.Context, kid string) error
+}
+
+// Revoker revokes a grant by its jti: SCP-003 without a broker.
+type Revoker interface {
+	// Revoke revokes the grant id; nil means the target has been told.
+	Revoke(ctx context.Context, id string) error
+}
+
 // Defaults applied to a Config's zero fields.
 const (
 	// DefaultSubject is the caller the suite's credentials name.
 	DefaultSubject = "jitbench-conformance"
-	// DefaultMaxGrantLifetime is the target's assumed maximum grant lifetime.
-	DefaultMaxGrantLifetime = time.Hour
 	// DefaultBrokerAudience is the aud of identities for the broker.
 	DefaultBrokerAudience = "jit.v1.Broker"
 )
@@ -141,8 +198,11 @@ func (c Config) withDefaults() Config {
 	if c.Leeway == 0 {
 		c.Leeway = token.DefaultLeeway
 	}
-	if c.MaxGrantLifetime == 0 {
-		c.MaxGrantLifetime = DefaultMaxGrantLifetime
+	if c.IdentityScheme == "" {
+		c.IdentityScheme = "Bearer"
+	}
+	if c.GrantScheme == "" {
+		c.GrantScheme = NoScheme
 	}
 	if len(c.Algorithms) == 0 {
 		c.Algorithms = token.DefaultAlgorithms()
@@ -176,8 +236,14 @@ func (c *Config) check() error {
 		return bad("the protected method is required")
 	case c.Audience == "":
 		return bad("the audience is required")
-	case c.Leeway < 0 || c.MaxGrantLifetime < 0:
-		return bad("leeway and max grant lifetime must not be negative")
+	case c.Leeway < 0 || c.MaxGrantLifetime < 0 || c.MaxTokenBytes < 0:
+		return bad("leeway, max grant lifetime and max token bytes must not be negative")
+	case c.Broker != nil && c.Revoker != nil:
+		return bad("a broker and a revoker are two ways to revoke a grant: keep one")
+	case c.KidRequired && c.GrantToken.NoKid:
+		return bad("kid required, and the grant layout carries no kid")
+	case c.TypChecked && c.GrantToken.NoTyp:
+		return bad("typ checked, and the grant layout carries no typ")
 	}
 	for _, call := range []*Call{&c.Method, c.Stream, c.Control, c.OutOfScope} {
 		if call != nil && (call.JSON == "") == (call.Binary == nil) {
@@ -201,6 +267,15 @@ func (c *Config) check() error {
 		return bad("the broker's address is required")
 	}
 	return nil
+}
+
+// grantTemplate is the grant's claim template, the reference's when the layout names none.
+func (c *Config) grantTemplate() *fakes.ClaimTemplate {
+	if c.GrantToken.Claims != nil {
+		return c.GrantToken.Claims
+	}
+	p, _ := fakes.LookupPreset(fakes.PresetScopeMethods)
+	return p.Template(c.Resource != "")
 }
 
 // check refuses an issuer without a name or a private signing key.

@@ -19,6 +19,8 @@ func Run(t *testing.T, cfg *Config) *reports.ConformanceResult {
 }
 
 // RunWith is Run with options: a known-failing list, --run and --skip globs.
+// The control (OK-001) runs first: when it fails, the test stops with what
+// in cfg most likely does not match the target.
 func RunWith(t *testing.T, cfg *Config, opts Options) *reports.ConformanceResult {
 	t.Helper()
 	r, err := newRunner(t.Context(), cfg, opts)
@@ -31,15 +33,18 @@ func RunWith(t *testing.T, cfg *Config, opts Options) *reports.ConformanceResult
 	for _, n := range res.Notes {
 		t.Logf("note: %s", n)
 	}
-	for i := range r.cases {
-		c := &r.cases[i]
+	err = r.runAll(res, func(c *Case) reports.ConformanceCase {
+		var out reports.ConformanceCase
 		t.Run(c.ID, func(t *testing.T) {
-			out := r.runCase(t.Context(), c)
-			res.Cases = append(res.Cases, out)
+			out = r.runCase(t.Context(), c)
 			report(t, out)
 		})
-	}
+		return out
+	})
 	res.Duration = reports.Duration(time.Since(r.start))
+	if err != nil {
+		t.Fatalf("conformance: %v", err)
+	}
 	return res
 }
 
@@ -51,6 +56,10 @@ func report(t *testing.T, out reports.ConformanceCase) {
 		t.Errorf("%s (%s): want %s, got %s %s\n%s: %s%s", out.ID, out.Fault, wantLine(out), orNone(out.Got), out.Reason,
 			out.Rule, out.Detail, variantLines(out))
 	case reports.CaseSkip, reports.CaseNotApplicable:
+		if out.Rule == RuleSetup {
+			t.Errorf("%s (%s): %s", out.ID, out.Fault, out.Detail)
+			return
+		}
 		t.Skip(out.Detail)
 	case reports.CaseKnownFail:
 		t.Skipf("known failing: %s", out.Detail)

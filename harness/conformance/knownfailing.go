@@ -2,12 +2,14 @@ package conformance
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/jitbench/jitbench/reference/filecap"
 )
 
 // ErrKnownFailing is wrapped by the errors of a known-failing list that cannot be read.
@@ -31,12 +33,11 @@ type listed struct {
 
 // LoadKnownFailing reads a known-failing list from path; see ParseKnownFailing.
 func LoadKnownFailing(path string) (*KnownFailing, error) {
-	f, err := os.Open(path)
+	data, err := filecap.ReadFile(path, filecap.KnownFailing)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKnownFailing, err)
 	}
-	defer f.Close()
-	return ParseKnownFailing(path, f)
+	return ParseKnownFailing(path, bytes.NewReader(data))
 }
 
 // ParseKnownFailing reads a known-failing list: one case id per line;

@@ -123,6 +123,12 @@ func startReference(t *testing.T, opts referenceOptions) (*conformance.Config, *
 		OutOfScope: &conformance.Call{Method: "/demo.v1.Vault/Read", JSON: `{"path":"public/motd"}`},
 		OneShot:    true,
 		Broker:     &conformance.Broker{Address: brokerLis.Addr().String()},
+		// The reference's promises: the capabilities of the catalog's needs column.
+		MaxGrantLifetime: stack.DefaultMaxGrantLifetime,
+		MaxTokenBytes:    token.DefaultMaxTokenBytes,
+		KidRequired:      true,
+		TypChecked:       true,
+		StrictSignatures: true,
 		HandlerCalls: func() int64 {
 			return ref.sys.Service.Vault.TotalHandlerCalls()
 		},
@@ -144,6 +150,16 @@ func (r *reference) Fresh(context.Context) (*token.Key, error) {
 	}
 	r.keys.Add(key)
 	return key, nil
+}
+
+// Retire retires the key kid at the broker, which takes it out of the
+// keys it publishes, and empties the Vault's key cache, as a refetch would.
+func (r *reference) Retire(_ context.Context, kid string) error {
+	if err := r.sys.Broker.RetireKey(kid); err != nil {
+		return err
+	}
+	r.vaultKeys.chill()
+	return nil
 }
 
 // Outage resets the Vault's key connection (and refuses new ones), or delays it.

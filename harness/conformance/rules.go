@@ -36,8 +36,35 @@ const (
 
 // Rules lists the rules in the order they are checked.
 func Rules() []string {
-	return []string{RuleSetup, RuleNeverOK, RuleHandlerNotRun, RuleNoUnknownOrInternal, RulePDAfterIdentity,
-		RuleNoTokenEcho, RuleBoundedTime, RuleNoOutboundFetch, RuleExpectedCode, RuleKnownFailingPassed}
+	out := make([]string, len(ruleDocs))
+	for i, r := range ruleDocs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// RuleInfo is a rule and what it checks, in a sentence.
+type RuleInfo struct {
+	// Name is the rule's name in results ("never-ok").
+	Name string
+	// Checks says what it checks.
+	Checks string
+}
+
+// RuleDocs lists the rules with what each checks, in the order they are checked.
+func RuleDocs() []RuleInfo { return slices.Clone(ruleDocs) }
+
+var ruleDocs = []RuleInfo{
+	{RuleSetup, "the case could be staged (a broker approved, a hook revoked, a first one-shot use passed); when not, the case is an error of the setup (exit 2), never a failure of the target"},
+	{RuleNeverOK, "a negative case never returns OK"},
+	{RuleHandlerNotRun, "the protected handler never ran for a credential fault (needs Config.HandlerCalls, Go API; otherwise the result notes it was not observable)"},
+	{RuleNoUnknownOrInternal, "a credential fault never answers UNKNOWN or INTERNAL"},
+	{RulePDAfterIdentity, "PERMISSION_DENIED only once the identity was verified: never for an ID case, nor (single-token) for a token that cannot even be verified (FMT, SIG, ALG, KEY)"},
+	{RuleNoTokenEcho, "no token, nor its payload or signature segment, shows in the status message, its details, or header or trailer metadata"},
+	{RuleBoundedTime, "every call ends within 5 s, FMT-003's 64 KiB token within 1 s"},
+	{RuleNoOutboundFetch, "jku and x5u point at a listener the suite serves on loopback; any connection to it fails the case"},
+	{RuleExpectedCode, "the code is the catalog's for the profile, or one of its \"also\" codes"},
+	{RuleKnownFailingPassed, "a case on the known-failing list passed: take it off the list"},
 }
 
 // variant is one spelling of a case and what the target answered to it.
@@ -66,8 +93,15 @@ type brokenRule struct {
 	rule, why string
 }
 
-// judge checks v against every rule that applies to c under profile p.
-func judge(c *Case, p Profile, v *variant) {
+// judge checks v against every rule that applies to c under profile p. An
+// advisory case's acceptance is a note unless strict says the target promised better.
+func judge(c *Case, p Profile, v *variant, strict bool) {
+	defer func() {
+		if c.Advisory && !strict && v.code == codes.OK && onlyAcceptance(v.broken) {
+			v.broken = nil
+			v.note = "advisory: accepted (" + c.Fault + "); declare strict_signatures to make this a failure"
+		}
+	}()
 	if v.skip != "" {
 		return
 	}
@@ -99,11 +133,21 @@ func judge(c *Case, p Profile, v *variant) {
 		add(RuleBoundedTime, "took %s, more than the %s allowed", v.latency.Round(time.Millisecond), v.bound)
 	}
 	if v.fetches > 0 {
-		add(RuleNoOutboundFetch, "the target fetched the URL a token header named (%d request(s))", v.fetches)
+		add(RuleNoOutboundFetch, "the target connected to the URL a token header named (%d connection(s))", v.fetches)
 	}
 	if !c.Allowed(p, v.code) {
 		add(RuleExpectedCode, "want %s, got %s", wantWords(c, p), code)
 	}
+}
+
+// onlyAcceptance reports whether the rules broken are only those an accepted call breaks.
+func onlyAcceptance(broken []brokenRule) bool {
+	for _, b := range broken {
+		if b.rule != RuleNeverOK && b.rule != RuleExpectedCode && b.rule != RuleHandlerNotRun {
+			return false
+		}
+	}
+	return len(broken) > 0
 }
 
 // pdBeforeIdentity reports whether a PERMISSION_DENIED to a case of kind k

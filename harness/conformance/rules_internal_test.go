@@ -68,7 +68,7 @@ func TestJudge(t *testing.T) {
 			c, ok := Lookup(tt.id)
 			require.True(t, ok)
 			v := tt.v
-			judge(&c, tt.profile, &v)
+			judge(&c, tt.profile, &v, false)
 			if len(tt.want) == 0 {
 				assert.Empty(t, v.rules(), "%+v", v.broken)
 				return

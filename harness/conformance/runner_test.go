@@ -15,6 +15,7 @@ import (
 	"github.com/jitbench/jitbench/harness/conformance"
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	"github.com/jitbench/jitbench/reference/stack"
+	"github.com/jitbench/jitbench/reference/token"
 	"github.com/jitbench/jitbench/reports"
 )
 
@@ -73,16 +74,26 @@ func TestKnownFailing(t *testing.T) {
 func TestMissingCapabilitiesSkip(t *testing.T) {
 	cfg, _ := startReference(t, referenceOptions{autoApprove: true})
 	cfg.Broker, cfg.Stream, cfg.OneShot, cfg.Resource, cfg.OutOfScope, cfg.KeySource, cfg.HandlerCalls = nil, nil, false, "", nil, nil, nil
-	res, err := conformance.RunSuite(t.Context(), cfg, conformance.Options{Run: []string{"SCP-*", "CLM-008", "DL-003", "OUT-00[23]"}})
+	cfg.MaxGrantLifetime, cfg.MaxTokenBytes, cfg.KidRequired, cfg.TypChecked = 0, 0, false, false
+	cfg.Grant.Keys = token.NewKeySet(devKey(t, token.DevGrantIssuer, token.EdDSA)) // no ES256 key
+	res, err := conformance.RunSuite(t.Context(), cfg, conformance.Options{
+		Run: []string{"SCP-*", "CLM-00[48]", "CLM-010", "DL-003", "OUT-00[23]", "FMT-005", "KEY-00[34]", "SIG-00[45]"}})
 	require.NoError(t, err)
 	want := map[string]string{
-		"CLM-008": "needs: one_shot",
-		"SCP-002": "needs: resource",
-		"SCP-003": "needs: broker",
+		"CLM-004": "needs: max lifetime (the config declares no maximum grant lifetime (max_grant_lifetime))",
+		"CLM-008": "needs: one-shot (the config does not say the target honours one-shot grants (one_shot))",
+		"CLM-010": "needs: typ checked",
+		"FMT-005": "needs: size limit",
+		"KEY-003": "needs: kid required",
+		"KEY-004": "needs: key source control",
+		"SCP-002": "needs: resource scope",
+		"SCP-003": "needs: revocation (the config names no broker the target trusts and no revoke hook)",
 		"SCP-004": "needs: stream method",
-		"DL-003":  "needs: key source control (Go API)",
-		"OUT-002": "needs: key source control (Go API)",
-		"OUT-003": "needs: key source control (Go API)",
+		"SIG-004": "needs: ECDSA (the grant issuer has no ES256 key)",
+		"SIG-005": "needs: ECDSA",
+		"DL-003":  "needs: key source control (the target's key source is not under the suite's control (key_source; Config.KeySource from Go))",
+		"OUT-002": "needs: key source control",
+		"OUT-003": "needs: key source control",
 	}
 	for id, need := range want {
 		c := byID(t, res, id)
@@ -90,9 +101,22 @@ func TestMissingCapabilitiesSkip(t *testing.T) {
 		assert.Contains(t, c.Detail, need, id)
 	}
 	assert.Equal(t, reports.CasePass, byID(t, res, "SCP-001").Verdict)
-	assert.Equal(t, reports.ConformanceSummary{Total: 8, Passed: 1, Skipped: 7}, res.Summary())
+	assert.Equal(t, reports.CasePass, byID(t, res, "SCP-005").Verdict)
+	assert.Equal(t, reports.ConformanceSummary{Total: len(want) + 2, Passed: 2, Skipped: len(want)}, res.Summary())
 	require.Len(t, res.Notes, 1)
 	assert.Contains(t, res.Notes[0], "handler runs are not observable")
+}
+
+// devKey is one development key of issuer.
+func devKey(t *testing.T, issuer, alg string) *token.Key {
+	t.Helper()
+	for _, k := range token.DevKeySet(issuer).Keys() {
+		if k.Algorithm == alg {
+			return k
+		}
+	}
+	require.FailNow(t, "no dev key "+alg)
+	return nil
 }
 
 // TestSuiteCannotRun checks the errors that stop a run before any case.

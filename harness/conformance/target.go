@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/jitbench/jitbench/harness/load"
+	"github.com/jitbench/jitbench/reference/filecap"
 	"github.com/jitbench/jitbench/reference/reason"
 )
 
@@ -104,12 +105,15 @@ func connect(ctx context.Context, cfg *Config) (*target, error) {
 	return t, nil
 }
 
+// descriptorSetCap bounds a descriptor_set file: a large API's set is a few MiB.
+var descriptorSetCap = filecap.Limit{Kind: "descriptor set", Bytes: 16 << 20}
+
 // descriptors reads a FileDescriptorSet file as a resolver; nil when none is named.
 func descriptors(path string) (load.Resolver, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := filecap.ReadFile(path, descriptorSetCap)
 	if err != nil {
 		return nil, fmt.Errorf("%w: descriptor_set: %w", ErrInvalidConfig, err)
 	}
@@ -131,6 +135,11 @@ func prepare(ctx context.Context, resolver load.Resolver, c *Call, stream bool) 
 		rctx, cancel := context.WithTimeout(ctx, connectTimeout)
 		defer cancel()
 		schema, err := resolver.Resolve(rctx, c.Method)
+		if err != nil && emptyJSON(c.JSON) {
+			// The empty message is the same in every schema: it needs none
+			// (a health check through a reflection service that lacks it).
+			return &prepared{method: c.Method, msg: &emptypb.Empty{}, stream: stream}, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidConfig, c.Method, err)
 		}
@@ -146,6 +155,11 @@ func prepare(ctx context.Context, resolver load.Resolver, c *Call, stream bool) 
 		return nil, fmt.Errorf("%w: the binary payload of %s is not protobuf: %w", ErrInvalidConfig, c.Method, err)
 	}
 	return &prepared{method: c.Method, msg: msg, stream: stream}, nil
+}
+
+// emptyJSON reports whether s is a JSON object with nothing in it.
+func emptyJSON(s string) bool {
+	return strings.Join(strings.Fields(s), "") == "{}"
 }
 
 // close closes the target's connection.

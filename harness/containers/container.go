@@ -28,6 +28,8 @@ type containerSpec struct {
 	// hostPort when set (else Docker picks one); empty publishes nothing.
 	port     string
 	hostPort int
+	// extraPorts are more container ports ("7444/tcp") published on the given host loopback ports.
+	extraPorts map[string]int
 	// networks: the first is the one the published port is reached through;
 	// none means no network at all.
 	networks []string
@@ -53,6 +55,9 @@ func runContainer(ctx context.Context, s containerSpec) (*testcontainers.DockerC
 	if s.port != "" {
 		req.ExposedPorts = []string{s.port}
 	}
+	for p := range s.extraPorts {
+		req.ExposedPorts = append(req.ExposedPorts, p)
+	}
 	req.ConfigModifier = func(c *container.Config) { c.User = s.user }
 	req.HostConfigModifier = func(hc *container.HostConfig) {
 		if len(s.networks) == 0 {
@@ -62,6 +67,13 @@ func runContainer(ctx context.Context, s containerSpec) (*testcontainers.DockerC
 		if s.port != "" && s.hostPort != 0 {
 			hc.PortBindings = network.PortMap{network.MustParsePort(s.port): {{
 				HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(s.hostPort)}}}
+		}
+		for p, hp := range s.extraPorts {
+			if hc.PortBindings == nil {
+				hc.PortBindings = network.PortMap{}
+			}
+			hc.PortBindings[network.MustParsePort(p)] = []network.PortBinding{{
+				HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(hp)}}
 		}
 	}
 	logger := s.logger

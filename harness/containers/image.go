@@ -15,6 +15,8 @@ type ImageOptions struct {
 	Image string
 	// Port is the TCP port the service listens on in the container.
 	Port int
+	// ExtraPorts are more container ports to publish on the host's loopback (a broker beside the service).
+	ExtraPorts []int
 	// Entrypoint replaces the image's entrypoint when set.
 	Entrypoint []string
 	// Args replace the image's command (CMD) when set.
@@ -33,6 +35,8 @@ type ImageOptions struct {
 type Container struct {
 	// Addr is where the host reaches the service (loopback, a port Docker picked).
 	Addr string
+	// Extra is where the host reaches each of ImageOptions.ExtraPorts, by container port.
+	Extra map[int]string
 	// ID is the container's id; RunID its LabelRun.
 	ID, RunID string
 	// group is its LabelCluster, by which Close finds it.
@@ -74,9 +78,17 @@ func StartImage(ctx context.Context, opts ImageOptions) (*Container, error) {
 		return nil, err
 	}
 	port := portSpec(opts.Port)
+	extra, published := map[string]int{}, map[int]string{}
+	for _, p := range opts.ExtraPorts {
+		hp, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		extra[portSpec(p)], published[p] = hp, hostAddr(hp)
+	}
 	ctr, err := runContainer(ctx, containerSpec{
 		name: "jitbench-" + id + "-target", image: opts.Image, entrypoint: opts.Entrypoint, cmd: opts.Args, env: opts.Env,
-		port: port, hostPort: hostPort, networks: []string{"bridge"},
+		port: port, hostPort: hostPort, extraPorts: extra, networks: []string{"bridge"},
 		labels: labels(opts.RunID, id, "target"), logger: opts.Logger,
 		wait: healthStrategy{port: port, timeout: opts.StartTimeout, speaksGRPC: true},
 	})
@@ -85,7 +97,7 @@ func StartImage(ctx context.Context, opts ImageOptions) (*Container, error) {
 		defer cancel()
 		return nil, errors.Join(err, removeCluster(cleanCtx, id))
 	}
-	return &Container{Addr: hostAddr(hostPort), ID: ctr.ID, RunID: opts.RunID, group: id}, nil
+	return &Container{Addr: hostAddr(hostPort), Extra: published, ID: ctr.ID, RunID: opts.RunID, group: id}, nil
 }
 
 // checkImage returns ErrNoImage when the engine does not have image.
