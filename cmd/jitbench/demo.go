@@ -21,7 +21,7 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Start the reference in-process and show allowed and refused calls, each explained",
 		Long: `Start the reference JIT system in-process and make one call for each
-situation of the seed articles' error catalog that the reference core covers:
+common cause of a refused JIT call that the reference covers:
 an allowed call, missing credentials, an expired window, clock drift, a scope
 violation, forged and mismatched algorithms, a tampered grant, a stream sent
 without its grant, an approval slower than the deadline and a broker outage.
