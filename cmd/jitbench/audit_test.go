@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,4 +141,87 @@ func TestServeDataDirInUse(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
 	assert.Contains(t, r.stderr, "jitbench: --data-dir: ")
 	assert.Contains(t, r.stderr, "is another 'jitbench serve' using it?")
+}
+
+// auditDir returns a data directory holding a stopped broker's store with
+// n audit records (request r-0000, r-0001, ...).
+func auditDir(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{})
+	require.NoError(t, err)
+	for i := range n {
+		rec := store.AuditRecord{At: time.Date(2026, 3, 1, 9, 30, i, 0, time.UTC), RequestID: fmt.Sprintf("r-%04d", i),
+			Actor: "alice", Action: "requested", To: "PENDING", Reason: "rotate the db password"}
+		require.NoError(t, s.Commit(context.Background(), store.Batch{Audit: []store.AuditRecord{rec}}))
+	}
+	require.NoError(t, s.Close())
+	return dir
+}
+
+// tamperAudit changes one letter of the reason of the record of request id
+// in the store file, as an editor would: the file stays a valid bbolt file.
+// Every copy is changed: bbolt's free pages keep stale ones.
+func tamperAudit(t *testing.T, dir, id string) {
+	t.Helper()
+	path := filepath.Join(dir, storeFile)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	needle := `"request_id":"` + id + `","actor":"alice","action":"requested","from":"","to":"PENDING","reason":"rotate`
+	require.Contains(t, string(raw), needle)
+	raw = bytes.ReplaceAll(raw, []byte(needle), []byte(strings.Replace(needle, "rotate", "Rotate", 1)))
+	require.NoError(t, os.WriteFile(path, raw, 0o600))
+}
+
+func TestAuditVerify(t *testing.T) {
+	t.Parallel()
+	dir := auditDir(t, 3)
+	r := runCLI(t, "", "audit", "verify", "--data-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Regexp(t, `^3 records, chain intact, head [0-9a-f]{64}\n$`, r.stdout)
+	assert.Empty(t, r.stderr)
+
+	// The head is the last exported record's hash.
+	exp := runCLI(t, "", "audit", "export", "--data-dir", dir)
+	require.Equal(t, exitOK, exp.code, exp.stderr)
+	recs := parseAudit(t, exp.stdout)
+	require.Len(t, recs, 3)
+	assert.Equal(t, "3 records, chain intact, head "+recs[2].Hash+"\n", r.stdout)
+
+	tamperAudit(t, dir, "r-0001")
+	r = runCLI(t, "", "audit", "verify", "--data-dir", dir)
+	assert.Equal(t, exitFailed, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Contains(t, r.stderr, "jitbench: audit verify: store: "+filepath.Join(dir, storeFile)+": corrupt data directory: audit hash chain broken at record 2: its hash does not match its contents")
+
+	r = runCLI(t, "", "audit", "export", "--data-dir", dir)
+	assert.Equal(t, exitFailed, r.code, "a broken chain is not exported")
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Contains(t, r.stderr, "jitbench: audit export: not exporting a log that fails verification: ")
+	assert.Contains(t, r.stderr, "at record 2")
+
+	out := filepath.Join(t.TempDir(), "audit.jsonl")
+	r = runCLI(t, "", "audit", "export", "--data-dir", dir, "-o", out)
+	assert.Equal(t, exitFailed, r.code)
+	assert.NoFileExists(t, out)
+}
+
+// TestAuditUnreadableStore: a store that cannot be opened at all is bad
+// input for both commands (exit 2), in one line naming the file.
+func TestAuditUnreadableStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, storeFile)
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+	for _, cmd := range []string{"verify", "export"} {
+		r := runCLI(t, "", "audit", cmd, "--data-dir", dir)
+		assert.Equal(t, exitUsage, r.code, cmd)
+		assert.Empty(t, r.stdout, cmd)
+		assert.Equal(t, "jitbench: --data-dir: store: "+path+": corrupt data directory: the file is empty (0 bytes): only a missing broker.db starts a new store\n", r.stderr, cmd)
+	}
+	r := runCLI(t, "", "audit", "verify", "--data-dir", t.TempDir())
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "holds no broker state (no broker.db)")
 }

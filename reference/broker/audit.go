@@ -54,7 +54,10 @@ func audit(now time.Time, req *jitv1.AccessRequest, from jitv1.State, actor, act
 	return rec
 }
 
-// Audit calls fn for every audit record with a sequence larger than after, in order.
+// Audit calls fn for every audit record with a sequence larger than after,
+// in order, each carrying its link in the store's hash chain; a record
+// that fails the chain ends the walk with an error wrapping
+// store.ErrChainBroken.
 func (b *Broker) Audit(after uint64, fn func(store.AuditRecord) bool) error {
 	return b.store.Audit(after, fn)
 }

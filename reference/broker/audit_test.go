@@ -1,6 +1,9 @@
 package broker_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -101,5 +104,34 @@ func TestEveryTransitionIsAudited(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAuditIsHashChained checks the broker's log from the outside, as an
+// auditor with only the exported records would: each record's hash is
+// SHA-256 over the previous record's hash (32 zero bytes before the first)
+// and the record's JSON without its hash.
+func TestAuditIsHashChained(t *testing.T) {
+	f := newFixture(t)
+	id := f.request(alice, write()).GetId()
+	_, err := f.approve(bob, id)
+	require.NoError(t, err)
+	_, err = f.approve(dave, id)
+	require.NoError(t, err)
+	_, err = f.revoke(alice, id)
+	require.NoError(t, err)
+	f.request(alice, read(0))
+
+	recs := f.audit("")
+	require.Greater(t, len(recs), 5)
+	prev := make([]byte, sha256.Size)
+	for _, r := range recs {
+		canonical := r
+		canonical.Hash = ""
+		data, err := json.Marshal(canonical)
+		require.NoError(t, err)
+		sum := sha256.Sum256(append(append([]byte(nil), prev...), data...))
+		assert.Equal(t, hex.EncodeToString(sum[:]), r.Hash, "record %d", r.Seq)
+		prev = sum[:]
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/hex"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -14,7 +15,7 @@ const maxIDLen = 1024
 // encodedRequest is one request ready to be written.
 type encodedRequest struct {
 	id   string
-	data []byte
+	data []byte // sealed under id
 }
 
 // encodedBatch is a Batch turned into bytes before any lock is taken, so
@@ -51,7 +52,7 @@ func encodeBatch(b Batch) (*encodedBatch, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: request %q: %v", ErrInvalid, r.GetId(), err)
 		}
-		e.requests = append(e.requests, encodedRequest{id: r.GetId(), data: data})
+		e.requests = append(e.requests, encodedRequest{id: r.GetId(), data: seal([]byte(r.GetId()), data)})
 	}
 	for i, ev := range b.Revocations {
 		switch {
@@ -79,13 +80,15 @@ func encodeBatch(b Batch) (*encodedBatch, error) {
 	return e, nil
 }
 
-// assign writes the sequences a commit was given back into the caller's
-// records, once the commit is durable, as Batch promises.
-func assign(b Batch, revSeqs, auditSeqs []uint64) {
+// assign writes the sequences a commit was given, and the audit records'
+// chain hashes, back into the caller's records, once the commit is
+// durable, as Batch promises.
+func assign(b Batch, revSeqs, auditSeqs []uint64, auditHash [][hashLen]byte) {
 	for i, ev := range b.Revocations {
 		ev.Sequence = revSeqs[i]
 	}
 	for i := range b.Audit {
 		b.Audit[i].Seq = auditSeqs[i]
+		b.Audit[i].Hash = hex.EncodeToString(auditHash[i][:])
 	}
 }

@@ -69,6 +69,8 @@ func TestRoundTrip(t *testing.T) {
 		require.Len(t, recs, 1)
 		want := rec
 		want.Seq = 1
+		assert.Len(t, b.Audit[0].Hash, 2*hashLen, "hash written back")
+		want.Hash = b.Audit[0].Hash
 		assert.True(t, want.At.Equal(recs[0].At))
 		recs[0].At = want.At
 		assert.Equal(t, want, recs[0])

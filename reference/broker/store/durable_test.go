@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 )
@@ -66,25 +70,54 @@ func TestDurableSequencesAcrossReopen(t *testing.T) {
 }
 
 // TestDurableStoredBytes pins the on-disk encoding, which other tools
-// (bbolt's CLI, a future migration) read without this package.
+// (bbolt's CLI, a future migration, an outside audit checker) read without
+// this package.
 func TestDurableStoredBytes(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{})
 	require.NoError(t, err)
 	rec := newAudit("r1")
-	require.NoError(t, s.Commit(context.Background(), Batch{Revocations: []*jitv1.RevocationEvent{newRevocation("g")}, Audit: []AuditRecord{newAudit("r0"), rec}}))
+	require.NoError(t, s.Commit(context.Background(), Batch{
+		Requests:    []*jitv1.AccessRequest{newRequest("r1")},
+		Revocations: []*jitv1.RevocationEvent{newRevocation("g")},
+		Audit:       []AuditRecord{newAudit("r0"), rec},
+	}))
 	require.NoError(t, s.Close())
 
 	db, err := bolt.Open(filepath.Join(dir, fileName), 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.View(func(tx *bolt.Tx) error {
-		assert.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 1}, tx.Bucket(bucketMeta).Get(keySchema))
-		assert.JSONEq(t, `{"seq":2,"at":"2026-03-01T09:30:00.123456789Z","request_id":"r1","actor":"bob","action":"approved","from":"PENDING","to":"APPROVED","reason":"looks fine","approval_latency_ns":1500000000,"grant_id":"g-r1"}`,
-			string(tx.Bucket(bucketAudit).Get(seqKey(2))))
-		ev, err := decodeRevocation(0, tx.Bucket(bucketRevocations).Get(seqKey(1)))
-		require.NoError(t, err)
-		assert.Equal(t, uint64(0), ev.GetSequence(), "decodeRevocation takes the key's sequence")
+		assert.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 2}, tx.Bucket(bucketMeta).Get(keySchema))
+
+		// Audit: SHA-256(previous hash || canonical JSON), then the JSON.
+		first, second := tx.Bucket(bucketAudit).Get(seqKey(1)), tx.Bucket(bucketAudit).Get(seqKey(2))
+		canonical := `{"seq":2,"at":"2026-03-01T09:30:00.123456789Z","request_id":"r1","actor":"bob","action":"approved","from":"PENDING","to":"APPROVED","reason":"looks fine","approval_latency_ns":1500000000,"grant_id":"g-r1"}`
+		assert.Equal(t, canonical, string(second[32:]))
+		h := sha256.New()
+		h.Write(first[:32])
+		h.Write([]byte(canonical))
+		assert.Equal(t, h.Sum(nil), second[:32])
+		h.Reset()
+		h.Write(make([]byte, 32))
+		h.Write(first[32:])
+		assert.Equal(t, h.Sum(nil), first[:32], "record 1 chains to 32 zero bytes")
+
+		// Requests and revocations: CRC-32C (Castagnoli) over uvarint(len(key)) || key || payload, big-endian, then the payload.
+		crc := func(key, payload []byte) []byte {
+			sum := crc32.Update(0, crc32.MakeTable(crc32.Castagnoli), append([]byte{byte(len(key))}, key...))
+			return binary.BigEndian.AppendUint32(nil, crc32.Update(sum, crc32.MakeTable(crc32.Castagnoli), payload))
+		}
+		req := tx.Bucket(bucketRequests).Get([]byte("r1"))
+		assert.Equal(t, crc([]byte("r1"), req[4:]), req[:4])
+		var got jitv1.AccessRequest
+		require.NoError(t, proto.Unmarshal(req[4:], &got))
+		assert.Empty(t, cmpProto(newRequest("r1"), &got))
+		rev := tx.Bucket(bucketRevocations).Get(seqKey(1))
+		assert.Equal(t, crc(seqKey(1), rev[4:]), rev[:4])
+		var ev jitv1.RevocationEvent
+		require.NoError(t, proto.Unmarshal(rev[4:], &ev))
+		assert.Equal(t, uint64(1), ev.GetSequence(), "the stored event carries its sequence")
 		return nil
 	}))
 }
@@ -167,16 +200,25 @@ func TestDurableCreatesDir(t *testing.T) {
 	assert.True(t, info.Mode().IsRegular())
 }
 
-// TestDurableFreshBoltFile covers a crash inside the very first Open:
-// bbolt initialised the file but our buckets never committed.
-func TestDurableFreshBoltFile(t *testing.T) {
+// TestDurableNewFileIsComplete: a new store appears whole or not at all
+// (built aside and linked into place), so a bbolt file without the
+// store's buckets is not a crash artifact of the first Open but another
+// program's file, refused like any other.
+func TestDurableNewFileIsComplete(t *testing.T) {
 	dir := t.TempDir()
-	db, err := bolt.Open(filepath.Join(dir, fileName), 0o600, nil)
+	openT(t, dir)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left behind")
+	assert.Equal(t, fileName, entries[0].Name())
+
+	other := t.TempDir()
+	db, err := bolt.Open(filepath.Join(other, fileName), 0o600, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
-
-	s := openT(t, dir)
-	require.NoError(t, s.Commit(context.Background(), Batch{Requests: []*jitv1.AccessRequest{newRequest("r1")}}))
+	_, err = Open(other, Options{})
+	require.ErrorIs(t, err, ErrCorrupt)
+	assert.Contains(t, err.Error(), `no "meta" bucket: not a jitbench broker store`)
 }
 
 func TestDurableCorrupt(t *testing.T) {
@@ -191,10 +233,13 @@ func TestDurableCorrupt(t *testing.T) {
 	}{
 		{"garbage", func(t *testing.T, path string) {
 			require.NoError(t, os.WriteFile(path, garbage, 0o600))
-		}, "invalid database"},
+		}, "no valid meta page in 65536 bytes: not a bbolt file, or both its meta pages are damaged"},
 		{"short garbage", func(t *testing.T, path string) {
 			require.NoError(t, os.WriteFile(path, []byte("not a database\n"), 0o600))
-		}, "invalid database"},
+		}, "no valid meta page in 15 bytes"},
+		{"empty file", func(t *testing.T, path string) {
+			require.NoError(t, os.WriteFile(path, nil, 0o600))
+		}, "the file is empty (0 bytes): only a missing broker.db starts a new store"},
 		{"foreign bolt file", func(t *testing.T, path string) {
 			withBolt(t, path, func(tx *bolt.Tx) error {
 				for _, name := range append([][]byte{bucketMeta}, dataBuckets...) {
@@ -210,7 +255,23 @@ func TestDurableCorrupt(t *testing.T) {
 			withBolt(t, path, func(tx *bolt.Tx) error {
 				return tx.Bucket(bucketMeta).Put(keySchema, seqKey(schemaVersion+1))
 			})
-		}, "schema version 2, this broker reads 1"},
+		}, "schema version 3, this broker reads 2"},
+		{"previous schema", func(t *testing.T, path string) {
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(keySchema, seqKey(1))
+			})
+		}, "schema version 1, written by an older jitbench without record checksums or an audit hash chain; this broker reads 2 and does not convert"},
+		{"malformed feed epoch", func(t *testing.T, path string) {
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(keyEpoch, []byte("x"))
+			})
+		}, "revocation feed epoch of 1 bytes, want 16"},
+		{"foreign bucket", func(t *testing.T, path string) {
+			withBolt(t, path, func(tx *bolt.Tx) error {
+				_, err := tx.CreateBucket([]byte("widgets\x00"))
+				return err
+			})
+		}, `unexpected "widgets\x00" at the root`},
 		{"malformed schema version", func(t *testing.T, path string) {
 			withBolt(t, path, func(tx *bolt.Tx) error {
 				return tx.Bucket(bucketMeta).Put(keySchema, []byte("1"))

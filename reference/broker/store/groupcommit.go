@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Group commit. One writer goroutine owns every write transaction: it takes
@@ -29,6 +32,7 @@ type pending struct {
 	enc       *encodedBatch
 	revSeqs   []uint64 // assigned by the writer
 	auditSeqs []uint64
+	auditHash [][hashLen]byte
 	done      chan error // buffered; the writer sends exactly once
 }
 
@@ -52,6 +56,7 @@ func (s *durable) Commit(ctx context.Context, b Batch) error {
 		enc:       e,
 		revSeqs:   make([]uint64, len(e.revocations)),
 		auditSeqs: make([]uint64, len(e.audit)),
+		auditHash: make([][hashLen]byte, len(e.audit)),
 		done:      make(chan error, 1),
 	}
 	select {
@@ -64,13 +69,17 @@ func (s *durable) Commit(ctx context.Context, b Batch) error {
 	if err := <-p.done; err != nil {
 		return err
 	}
-	assign(b, p.revSeqs, p.auditSeqs)
+	assign(b, p.revSeqs, p.auditSeqs, p.auditHash)
 	return nil
 }
 
 // writer is the goroutine that writes every group, until Close.
 func (s *durable) writer() {
 	defer close(s.writerDone)
+	// This goroutine reads bbolt's map in every write transaction; a fault
+	// there (the file cut short under the broker) must fail the group as a
+	// panic, which update recovers, and not kill the process.
+	debug.SetPanicOnFault(true)
 	// failed is sticky: after a failed fsync the kernel may have dropped
 	// the dirty pages and a retry may "succeed" without writing them, so
 	// only a reopen, which reads the file back, can tell what is stored.
@@ -113,7 +122,8 @@ func (s *durable) write(group []*pending, failed error) error {
 	if len(live) == 0 {
 		return failed
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	head := s.head
+	err := s.update(func(tx *bolt.Tx) error {
 		reqs, revs, audit := tx.Bucket(bucketRequests), tx.Bucket(bucketRevocations), tx.Bucket(bucketAudit)
 		for _, p := range live {
 			for _, r := range p.enc.requests {
@@ -133,22 +143,68 @@ func (s *durable) write(group []*pending, failed error) error {
 			}
 			for i, data := range p.enc.audit {
 				seq, err := audit.NextSequence()
-				if err == nil {
-					err = audit.Put(seqKey(seq), withAuditSeq(data, seq))
-				}
 				if err != nil {
 					return err
 				}
-				p.auditSeqs[i] = seq
+				if seq != head.seq+1 {
+					// The chain would fork: never write a broken link.
+					return fmt.Errorf("audit record %d follows the chain's head %d", seq, head.seq)
+				}
+				canonical := withAuditSeq(data, seq)
+				head = chainHead{seq: seq, hash: chainHash(head.hash, canonical)}
+				if err := audit.Put(seqKey(seq), chainValue(head.hash, canonical)); err != nil {
+					return err
+				}
+				p.auditSeqs[i], p.auditHash[i] = seq, head.hash
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		failed = fmt.Errorf("store: %s: %w: %v", s.path, ErrFailed, err)
+		s.log.Error("store: a write failed; every later commit fails until the broker restarts", "file", s.path, "err", err.Error())
+	} else {
+		s.head = head
 	}
 	for _, p := range live {
 		p.done <- failed
 	}
 	return failed
+}
+
+// update runs fn in a write transaction, turning a panic into an error:
+// bbolt trusts the pages it reads while it writes, and damage it meets
+// must fail the commit, not the process. The transaction is managed here,
+// not by db.Update, to learn whether its rollback released bbolt's write
+// lock: a rollback that panics too (it rereads the free list from the
+// damaged file) keeps it, and then s.stuck tells Close not to wait for it.
+// The store's sticky failure keeps it from writing on either way.
+func (s *durable) update(fn func(*bolt.Tx) error) (err error) {
+	var tx *bolt.Tx
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bbolt failed writing the file: %s", printable(fmt.Sprint(r), maxDetail))
+			s.stuck = tx == nil || !rollback(tx)
+		}
+	}()
+	if tx, err = s.db.Begin(true); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// rollback rolls back a write transaction after a panic and reports
+// whether bbolt released its write lock.
+func rollback(tx *bolt.Tx) (released bool) {
+	defer func() {
+		if recover() != nil {
+			released = false
+		}
+	}()
+	err := tx.Rollback()
+	return err == nil || errors.Is(err, bolterrors.ErrTxClosed)
 }

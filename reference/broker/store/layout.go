@@ -7,16 +7,21 @@ const (
 	// fileName is the bbolt file inside the data directory.
 	fileName = "broker.db"
 	// schemaVersion is the layout version this code reads and writes.
-	schemaVersion = 1
+	// Version 1 stored records without checksums; it is refused, not
+	// migrated (see checkSchema).
+	schemaVersion = 2
 )
 
-// Buckets and keys.
+// Buckets and keys. Every stored value carries its own integrity check
+// (see codec.go), because bbolt checksums only its meta pages: a flipped
+// bit in a value reads back as a valid, different value.
 var (
-	// bucketRequests maps a request id to its proto.Marshal encoding.
+	// bucketRequests maps a request id to sealed(proto.Marshal encoding).
 	bucketRequests = []byte("requests")
-	// bucketRevocations maps a big-endian sequence to a proto-encoded RevocationEvent.
+	// bucketRevocations maps a big-endian sequence to sealed(proto-encoded RevocationEvent).
 	bucketRevocations = []byte("revocations")
-	// bucketAudit maps a big-endian sequence to a JSON AuditRecord.
+	// bucketAudit maps a big-endian sequence to the record's chain hash
+	// (32 bytes) followed by its canonical JSON: see chainHash.
 	bucketAudit = []byte("audit")
 	// bucketMeta holds keySchema.
 	bucketMeta = []byte("meta")

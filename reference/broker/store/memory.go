@@ -16,6 +16,7 @@ type memory struct {
 	requests    map[string][]byte
 	revocations [][]byte // revocations[i] has sequence i+1
 	audit       [][]byte // audit[i] has Seq i+1
+	head        [hashLen]byte
 }
 
 // NewMemory returns a Store for tests with the durable store's semantics,
@@ -37,6 +38,7 @@ func (m *memory) Commit(ctx context.Context, b Batch) error {
 	}
 	revSeqs := make([]uint64, len(e.revocations))
 	auditSeqs := make([]uint64, len(e.audit))
+	auditHash := make([][hashLen]byte, len(e.audit))
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -52,11 +54,13 @@ func (m *memory) Commit(ctx context.Context, b Batch) error {
 	}
 	for i, data := range e.audit {
 		seq := uint64(len(m.audit)) + 1
-		m.audit = append(m.audit, withAuditSeq(data, seq))
-		auditSeqs[i] = seq
+		canonical := withAuditSeq(data, seq)
+		m.head = chainHash(m.head, canonical)
+		m.audit = append(m.audit, chainValue(m.head, canonical))
+		auditSeqs[i], auditHash[i] = seq, m.head
 	}
 	m.mu.Unlock()
-	assign(b, revSeqs, auditSeqs)
+	assign(b, revSeqs, auditSeqs, auditHash)
 	return nil
 }
 
@@ -72,7 +76,7 @@ func (m *memory) Request(id string) (*jitv1.AccessRequest, error) {
 	case !ok:
 		return nil, fmt.Errorf("request %q: %w", id, ErrNotFound)
 	}
-	return decodeRequest(data)
+	return decodeRequest(id, data)
 }
 
 // Requests implements Store. fn runs outside the lock, on a snapshot taken
@@ -83,13 +87,13 @@ func (m *memory) Requests(fn func(*jitv1.AccessRequest) bool) error {
 		m.mu.RUnlock()
 		return ErrClosed
 	}
-	snapshot := make([][]byte, 0, len(m.requests))
-	for _, data := range m.requests {
-		snapshot = append(snapshot, data)
+	snapshot := make([]encodedRequest, 0, len(m.requests))
+	for id, data := range m.requests {
+		snapshot = append(snapshot, encodedRequest{id: id, data: data})
 	}
 	m.mu.RUnlock()
-	for _, data := range snapshot {
-		r, err := decodeRequest(data)
+	for _, e := range snapshot {
+		r, err := decodeRequest(e.id, e.data)
 		if err != nil {
 			return err
 		}
@@ -120,15 +124,22 @@ func (m *memory) Revocations(after uint64, fn func(*jitv1.RevocationEvent) bool)
 
 // Audit implements Store.
 func (m *memory) Audit(after uint64, fn func(AuditRecord) bool) error {
+	m.mu.RLock()
+	var prev [hashLen]byte
+	if after > 0 && after <= uint64(len(m.audit)) {
+		copy(prev[:], m.audit[after-1])
+	}
+	m.mu.RUnlock()
 	feed, err := m.tail(func() [][]byte { return m.audit }, after)
 	if err != nil {
 		return err
 	}
 	for i, data := range feed {
-		rec, err := decodeAudit(after+uint64(i)+1, data)
+		rec, hash, err := decodeAudit(after+uint64(i)+1, prev, data)
 		if err != nil {
 			return err
 		}
+		prev = hash
 		if !fn(rec) {
 			return nil
 		}
