@@ -205,7 +205,7 @@ func TestServeJSON(t *testing.T) {
 		{"tampered identity", "secrets/db/password", []string{"authorization", bearer(tamper(info.Identity)), "x-jit-grant", grant}, codes.Unauthenticated, reason.IdentityInvalid},
 		{"no grant", "secrets/db/password", []string{"authorization", id}, codes.PermissionDenied, reason.GrantMissing},
 		{"outside the resource scope", "public/motd", []string{"authorization", id, "x-jit-grant", grant}, codes.PermissionDenied, reason.GrantScopeMismatch},
-		{"identity sent as the grant", "secrets/db/password", []string{"authorization", id, "x-jit-grant", info.Identity}, codes.PermissionDenied, reason.GrantUnknownKey},
+		{"identity sent as the grant", "secrets/db/password", []string{"authorization", id, "x-jit-grant", info.Identity}, codes.PermissionDenied, reason.GrantWrongType},
 	})
 
 	t.Run("health needs no credentials", func(t *testing.T) {
