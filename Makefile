@@ -5,12 +5,27 @@ GO ?= go
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build test vet unit fuzz demo bench proto proto-check chromium images
+.PHONY: all build install test vet unit fuzz demo bench proto proto-check chromium images
 
 all: build
 
 build:
 	$(GO) build -o bin/jitbench ./cmd/jitbench
+
+# jitbench on your PATH, built from this checkout: the module is not
+# published, so `go install github.com/jitbench/jitbench/...@latest` cannot
+# fetch it. go install puts it in $(go env GOBIN), or the bin directory of
+# the first entry of $(go env GOPATH); this says which, and whether your
+# PATH has it.
+install:
+	$(GO) install ./cmd/jitbench
+	@bin="$$($(GO) env GOBIN)"; \
+	if [ -z "$$bin" ]; then gopath="$$($(GO) env GOPATH)"; bin="$${gopath%%:*}/bin"; fi; \
+	echo "installed $$bin/jitbench"; \
+	case ":$$PATH:" in \
+	*":$$bin:"*|*":$$bin/:"*) echo "$$bin is on your PATH: try 'jitbench --help'";; \
+	*) echo "$$bin is not on your PATH: add it, e.g. export PATH=\"$$bin:\$$PATH\" (or run $$bin/jitbench)";; \
+	esac
 
 # vet + race-enabled tests + a short fuzz run + the generated-code check.
 test: vet unit fuzz proto-check
@@ -73,7 +88,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSpec$$' -fuzztime $(FUZZTIME) ./fakes/proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./reference/broker/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 20x ./reference/broker/store/
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./reports/
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 20x ./reports/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./harness/conformance/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeyFile$$' -fuzztime $(FUZZTIME) ./harness/conformance/

@@ -63,3 +63,26 @@ func BenchmarkFinish(b *testing.B) {
 		rec.Finish()
 	}
 }
+
+// BenchmarkRecordMessages is BenchmarkRecordParallel with a status message
+// on every failed call (one per reason, as a server usually words one
+// failure): the cost of keeping the most frequent messages.
+func BenchmarkRecordMessages(b *testing.B) {
+	rec := reports.NewRecorder(reports.Run{Method: "/m", Mode: reports.OpenLoop})
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := next.Add(1 << 40)
+		for pb.Next() {
+			s := benchSample(i)
+			switch i % 50 {
+			case 0:
+				s.Message = "the token expired 3s ago (leeway 30s)"
+			case 1:
+				s.Message = "the identity token expired 1m0s ago"
+			}
+			rec.Record(s)
+			i++
+		}
+	})
+}

@@ -64,9 +64,12 @@ func fixtureRun() reports.Run {
 	}
 }
 
+// fixtureToken is a JWT in a status message: no report may show it.
+const fixtureToken = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
+
 // fixtureSamples returns the fixture's samples in sending order: calls with
-// a mix of codes and reasons, a slow tail, the freeze, and a timed grant
-// phase on every tenth call.
+// a mix of codes, reasons and status messages (one with a token), a slow
+// tail, the freeze, and a timed grant phase on every tenth call.
 func fixtureSamples() []reports.Sample {
 	r := &rng{s: 42}
 	var out []reports.Sample
@@ -76,18 +79,21 @@ func fixtureSamples() []reports.Sample {
 		if r.intn(100) == 0 {
 			lat += us(20_000 + r.intn(30_000))
 		}
-		code, reason := "OK", ""
+		code, reason, msg := "OK", "", ""
 		switch u := r.intn(1000); {
 		case u < 20:
 			code, reason, lat = "PERMISSION_DENIED", "GRANT_EXPIRED", us(300+r.intn(200))
+			msg = fmt.Sprintf("the token expired %ds ago (leeway 30s)", 1+(i+fixtureWarmUp)%4)
 		case u < 30:
 			code, reason, lat = "PERMISSION_DENIED", "GRANT_NOT_YET_VALID", us(300+r.intn(200))
 		case u < 40:
 			code, reason, lat = "UNAUTHENTICATED", "IDENTITY_EXPIRED", us(250+r.intn(100))
+			msg = "identity " + fixtureToken + " expired"
 		case u < 48:
 			code, reason, lat = "DEADLINE_EXCEEDED", "APPROVAL_PENDING", 200*time.Millisecond+us(r.intn(500))
+			msg = "no decision on request r-1 before the call's deadline"
 		case u < 55:
-			code = "UNAVAILABLE"
+			code, msg = "UNAVAILABLE", "connection error: dial tcp 127.0.0.1:7443: connect: connection refused"
 		}
 		// Open loop: a call meant for the frozen window waits for the thaw,
 		// and its latency, measured from the intended time, says so.
@@ -95,7 +101,7 @@ func fixtureSamples() []reports.Sample {
 			lat += freezeEnd.Sub(intended)
 		}
 		start := intended.Add(us(r.intn(200)))
-		out = append(out, reports.Sample{Intended: intended, Start: start, Latency: lat, Code: code, Reason: reason})
+		out = append(out, reports.Sample{Intended: intended, Start: start, Latency: lat, Code: code, Reason: reason, Message: msg})
 		if i%10 == 0 {
 			out = append(out, reports.Sample{Intended: intended, Start: start, Latency: us(150 + r.intn(300)), Phase: "grant"})
 		}

@@ -64,6 +64,9 @@ func WriteHTML(w io.Writer, r *Result) error {
 	if rt := reasonTable(r); len(rt.rows) > 0 {
 		view.Tables = append(view.Tables, newHTMLTable("Reasons", rt))
 	}
+	if mt := messageTable(r); len(mt.rows) > 0 {
+		view.Tables = append(view.Tables, newHTMLTable("Messages", mt))
+	}
 	view.Tables = append(view.Tables, newHTMLTable("Latency", latencyTable(r)))
 	return pageTemplate.Execute(w, view)
 }

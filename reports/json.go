@@ -185,6 +185,9 @@ func (r *Result) check() error {
 		}
 	}
 	sortReasons(r.Reasons)
+	if err := r.checkMessages(); err != nil {
+		return err
+	}
 	for _, name := range sortedKeys(r.Phases) {
 		if r.Phases[name] == nil {
 			return fmt.Errorf("phases.%s is null", name)
@@ -193,7 +196,7 @@ func (r *Result) check() error {
 	if r.Timeline == nil {
 		r.Timeline = []Second{}
 	}
-	if err := checkTimeline(r.Timeline, r.Run.Start); err != nil {
+	if err := checkTimeline(r.Timeline, r.Run.Start, r.Run.End); err != nil {
 		return err
 	}
 	var completed int64

@@ -62,6 +62,7 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, want.Run, got.Run)
 	assert.Equal(t, want.Codes, got.Codes)
 	assert.Equal(t, want.Reasons, got.Reasons)
+	assert.Equal(t, want.Messages, got.Messages)
 	assert.Equal(t, want.Timeline, got.Timeline)
 	assert.Equal(t, want.Expectations, got.Expectations)
 	for _, p := range []float64{0, 50, 90, 99, 99.9, 99.99, 100} {

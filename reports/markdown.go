@@ -52,6 +52,10 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		b.WriteString("### Reasons\n\n")
 		mdTable(&b, rt)
 	}
+	if mt := messageTable(r); len(mt.rows) > 0 {
+		b.WriteString("### Messages\n\n")
+		mdTable(&b, mt)
+	}
 	b.WriteString("### Latency\n\n")
 	mdTable(&b, latencyTable(r))
 	_, err := io.WriteString(w, b.String())

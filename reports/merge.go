@@ -11,6 +11,13 @@ import (
 // It is exact: histograms add bucket by bucket, so merging the parts of a
 // split run gives the same counts and percentiles as recording it whole.
 //
+// Status messages are kept exactly or not at all: a message's merged
+// count is the sum of its counts in every part, and it is kept (among the
+// TopMessages most frequent) only when that sum is complete, that is when
+// each part with calls of its code and reason either lists it or lists all
+// of them. A message a part may have counted among its Other calls (it was
+// not in that part's top) is left out and its calls join Other.
+//
 // Results must share the schema, the method and the load mode. Rates,
 // concurrency and connections add up, the window spans all the parts, and
 // expectations are dropped: they were checked against one part, so the
@@ -77,8 +84,29 @@ func Merge(results ...*Result) (*Result, error) {
 		out.Reasons = append(out.Reasons, ReasonCount{Code: k.code, Reason: k.reason, Calls: n})
 	}
 	sortReasons(out.Reasons)
+	out.Messages = mergeMessages(out, results)
 	out.Timeline = buildTimeline(seconds, out.Run.Start, out.Run.End)
 	return out, nil
+}
+
+// mergeMessages combines the parts' messages for out, the merged result
+// whose codes and reasons are already summed.
+func mergeMessages(out *Result, results []*Result) []MessageCounts {
+	byPair := map[pairKey][]messagePart{}
+	for _, r := range results {
+		for k, p := range r.messageParts() {
+			byPair[k] = append(byPair[k], p)
+		}
+	}
+	totals := out.pairCalls()
+	var ms []MessageCounts
+	for k, parts := range byPair {
+		if mc, ok := combineMessages(k.code, k.reason, totals[k], parts); ok {
+			ms = append(ms, mc)
+		}
+	}
+	sortMessageCounts(ms)
+	return ms
 }
 
 func mergeHistograms(dst *Histograms, src Histograms) {

@@ -60,6 +60,7 @@ func TestMergeSplitEqualsWhole(t *testing.T) {
 	assert.Equal(t, want.Calls, got.Calls)
 	assert.Equal(t, want.Codes, got.Codes)
 	assert.Equal(t, want.Reasons, got.Reasons)
+	assert.Equal(t, want.Messages, got.Messages, "message counts add up exactly")
 	assert.Equal(t, want.OverRange, got.OverRange)
 	assert.Equal(t, want.Run.WarmUpCalls, got.Run.WarmUpCalls)
 	assert.Equal(t, want.Run.Start, got.Run.Start)

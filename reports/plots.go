@@ -157,8 +157,50 @@ func noData(p *plot.Plot) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// minPlotCover is the least of a clock second the window must cover for
+// its rates to be drawn: a sliver at either end holds a handful of calls,
+// and dividing them by a few milliseconds draws a spike (or, counted as a
+// whole second, a ramp) that never happened.
+const minPlotCover = 250 * time.Millisecond
+
+// secondX places second s on a plot's time axis: the middle of the part of
+// it the window covers, in seconds since the window's start.
+func secondX(r *Result, s Second) float64 {
+	origin := r.Run.Start
+	if origin.IsZero() && len(r.Timeline) > 0 {
+		origin = time.Unix(r.Timeline[0].Unix, 0)
+	}
+	from := time.Unix(s.Unix, 0)
+	if from.Before(origin) {
+		from = origin
+	}
+	return from.Sub(origin).Seconds() + s.Covered.Seconds()/2
+}
+
+// rateSeconds returns the seconds whose rates are drawn: those covering at
+// least minPlotCover, or, in a run too short to have one, every second
+// that covers any time.
+func rateSeconds(tl []Second) []Second {
+	var out []Second
+	for _, s := range tl {
+		if s.Covered >= minPlotCover {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, s := range tl {
+		if s.Covered > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // percentilePlot draws p50, p90, p99 and max of the calls completed in each
-// second. Seconds without completions break the lines: a stall is a gap.
+// second, at the middle of the time the second covers. Seconds without
+// completions break the lines: a stall is a gap.
 func percentilePlot(r *Result) (*plot.Plot, error) {
 	p := newPlot("Latency percentiles per second", "seconds since start", "latency (log scale)")
 	series := []struct {
@@ -219,7 +261,7 @@ func percentilePlot(r *Result) (*plot.Plot, error) {
 				}
 				continue
 			}
-			seg = append(seg, plotter.XY{X: float64(s.T), Y: math.Max(ms(ser.get(s)), 0.001)})
+			seg = append(seg, plotter.XY{X: secondX(r, s), Y: math.Max(ms(ser.get(s)), 0.001)})
 		}
 		if err := flush(); err != nil {
 			return nil, err
@@ -229,18 +271,17 @@ func percentilePlot(r *Result) (*plot.Plot, error) {
 	return p, nil
 }
 
-// codesPlot draws calls sent and calls completed by code, per second.
+// codesPlot draws the rates of calls sent and of calls completed by code:
+// each second's counts divided by the time it covers, so the window's
+// partial first and last seconds draw no ramp.
 func codesPlot(r *Result) (*plot.Plot, error) {
 	p := newPlot("Calls per second by code", "seconds since start", "calls per second")
-	if len(r.Timeline) == 0 {
+	tl := rateSeconds(r.Timeline)
+	if len(tl) == 0 {
 		noData(p)
 		return p, nil
 	}
-	sent := make(plotter.XYs, len(r.Timeline))
-	for i, s := range r.Timeline {
-		sent[i] = plotter.XY{X: float64(s.T), Y: float64(s.Sent)}
-	}
-	l, err := plotter.NewLine(sent)
+	l, err := plotter.NewLine(rateXYs(r, tl, func(s Second) int64 { return s.Sent }))
 	if err != nil {
 		return nil, err
 	}
@@ -249,17 +290,13 @@ func codesPlot(r *Result) (*plot.Plot, error) {
 	p.Add(l)
 	p.Legend.Add("sent", l)
 	top := 0.0
-	for _, s := range r.Timeline {
-		top = math.Max(top, float64(max(s.Sent, s.Completed)))
+	for _, s := range tl {
+		top = math.Max(top, s.Rate(max(s.Sent, s.Completed)))
 	}
 	codes := r.codeNames()
 	cols := colorsFor(codes)
 	for _, code := range codes {
-		xy := make(plotter.XYs, len(r.Timeline))
-		for i, s := range r.Timeline {
-			xy[i] = plotter.XY{X: float64(s.T), Y: float64(s.Codes[code])}
-		}
-		l, err := plotter.NewLine(xy)
+		l, err := plotter.NewLine(rateXYs(r, tl, func(s Second) int64 { return s.Codes[code] }))
 		if err != nil {
 			return nil, err
 		}
@@ -270,6 +307,15 @@ func codesPlot(r *Result) (*plot.Plot, error) {
 	}
 	headroom(&p.Y, top)
 	return p, nil
+}
+
+// rateXYs places the rate of count in each of the seconds tl.
+func rateXYs(r *Result, tl []Second, count func(Second) int64) plotter.XYs {
+	xy := make(plotter.XYs, len(tl))
+	for i, s := range tl {
+		xy[i] = plotter.XY{X: secondX(r, s), Y: s.Rate(count(s))}
+	}
+	return xy
 }
 
 // binsPerDecade sets the resolution of the distribution plot.

@@ -38,6 +38,9 @@ type Sample struct {
 	Code string
 	// Reason is the machine reason of the status's ErrorInfo; empty when it carried none.
 	Reason string
+	// Message is the status message of a failed call; the recorder keeps
+	// the most frequent ones per code and reason, cleaned by CleanMessage.
+	Message string
 	// Phase is empty for a whole call. Otherwise the sample times one phase of
 	// a call ("grant", "approval_wait", "call") and is recorded only in
 	// Result.Phases, so a call's phases never count as extra calls.
@@ -75,14 +78,24 @@ type Recorder struct {
 
 	tlMu     sync.Mutex
 	timeline map[int64]*Second // sealed seconds, by Unix time
+
+	regMu      sync.Mutex
+	registries map[pairKey]*messageRegistry // which messages are counted, per failed (code, reason)
 }
 
 type pairKey struct{ code, reason string }
 
+// pairRec is what a shard records of one (code, reason): the latency
+// histogram and, for failed calls, the status messages.
+type pairRec struct {
+	h    *hdr.Histogram
+	msgs messageTally
+}
+
 // shard is one part of a Recorder's state, guarded by its own mutex.
 type shard struct {
 	mu       sync.Mutex
-	pairs    map[pairKey]*hdr.Histogram
+	pairs    map[pairKey]*pairRec
 	phases   map[string]*hdr.Histogram
 	live     map[int64]*liveSecond
 	newest   int64 // newest completion second seen
@@ -91,7 +104,7 @@ type shard struct {
 	first    time.Time // earliest base time
 	last     time.Time // latest completion
 	lastKey  pairKey   // most recent pair, so a run of one outcome skips the map
-	lastHist *hdr.Histogram
+	lastPair *pairRec
 	// Pads shards apart so two cores never fight over one cache line.
 	_ [128]byte
 }
@@ -104,7 +117,7 @@ var secondPool = sync.Pool{New: func() any { return newSecondHDR() }}
 // the samples by Finish.
 func NewRecorder(run Run) *Recorder {
 	run.Workers = slices.Clone(run.Workers)
-	r := &Recorder{run: run, timeline: map[int64]*Second{}}
+	r := &Recorder{run: run, timeline: map[int64]*Second{}, registries: map[pairKey]*messageRegistry{}}
 	r.pool.New = r.newShard
 	return r
 }
@@ -143,7 +156,7 @@ func (r *Recorder) Record(s Sample) {
 			sh.warmUp++
 		}
 	} else {
-		closed = sh.record(&s, base)
+		closed = sh.record(r, &s, base)
 	}
 	sh.mu.Unlock()
 	r.pool.Put(sh)
@@ -159,7 +172,7 @@ type sealed struct {
 }
 
 // record adds s under the shard's lock and returns the seconds it closed.
-func (sh *shard) record(s *Sample, base time.Time) []sealed {
+func (sh *shard) record(r *Recorder, s *Sample, base time.Time) []sealed {
 	us, over := toMicros(s.Latency)
 	if s.Phase != "" {
 		h := sh.phases[s.Phase]
@@ -178,21 +191,24 @@ func (sh *shard) record(s *Sample, base time.Time) []sealed {
 		code = "OK"
 	}
 	key := pairKey{code, s.Reason}
-	h := sh.lastHist
-	if h == nil || key != sh.lastKey {
-		h = sh.pairs[key]
-		if h == nil {
+	pr := sh.lastPair
+	if pr == nil || key != sh.lastKey {
+		pr = sh.pairs[key]
+		if pr == nil {
 			if sh.pairs == nil {
-				sh.pairs = map[pairKey]*hdr.Histogram{}
+				sh.pairs = map[pairKey]*pairRec{}
 			}
 			// Own copies: the caller's strings may be slices of a larger buffer.
 			key = pairKey{strings.Clone(key.code), strings.Clone(key.reason)}
-			h = newRunHDR()
-			sh.pairs[key] = h
+			pr = &pairRec{h: newRunHDR(), msgs: messageTally{reg: r.registry(key)}}
+			sh.pairs[key] = pr
 		}
-		sh.lastKey, sh.lastHist = key, h
+		sh.lastKey, sh.lastPair = key, pr
 	}
-	_ = h.RecordValue(us)
+	_ = pr.h.RecordValue(us)
+	if code != "OK" {
+		pr.msgs.add(s.Message)
+	}
 	if over {
 		sh.over++
 	}
@@ -247,6 +263,18 @@ func (sh *shard) second(unix int64) *liveSecond {
 	return ls
 }
 
+// registry returns the message registry of a (code, reason).
+func (r *Recorder) registry(k pairKey) *messageRegistry {
+	r.regMu.Lock()
+	defer r.regMu.Unlock()
+	g := r.registries[k]
+	if g == nil {
+		g = &messageRegistry{}
+		r.registries[k] = g
+	}
+	return g
+}
+
 // seal moves closed seconds into the recorder's timeline, where they are
 // kept encoded: a second costs a few hundred bytes once it is over.
 func (r *Recorder) seal(secs []sealed) {
@@ -273,6 +301,7 @@ func (r *Recorder) seal(secs []sealed) {
 // Finish once every call has been recorded.
 func (r *Recorder) Finish() *Result {
 	pairs := map[pairKey]*hdr.Histogram{}
+	msgs := map[pairKey]*messagePart{}
 	phases := map[string]*hdr.Histogram{}
 	run := r.run
 	run.Workers = slices.Clone(r.run.Workers)
@@ -280,8 +309,16 @@ func (r *Recorder) Finish() *Result {
 	var over int64
 	for _, sh := range r.allShards() {
 		sh.mu.Lock()
-		for k, h := range sh.pairs {
-			mergeInto(pairs, k, h)
+		for k, pr := range sh.pairs {
+			mergeInto(pairs, k, pr.h)
+			if k.code != "OK" {
+				p := msgs[k]
+				if p == nil {
+					p = &messagePart{}
+					msgs[k] = p
+				}
+				pr.msgs.addTo(p)
+			}
 		}
 		for k, h := range sh.phases {
 			mergeInto(phases, k, h)
@@ -336,6 +373,13 @@ func (r *Recorder) Finish() *Result {
 		}
 	}
 	sortReasons(res.Reasons)
+	for k, p := range msgs {
+		// One part: the registry made every listed count complete.
+		if mc, ok := combineMessages(k.code, k.reason, pairs[k].TotalCount(), []messagePart{*p}); ok {
+			res.Messages = append(res.Messages, mc)
+		}
+	}
+	sortMessageCounts(res.Messages)
 	if len(phases) > 0 {
 		res.Phases = Histograms{}
 		for k, h := range phases {

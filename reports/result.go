@@ -30,6 +30,9 @@ type Result struct {
 	Codes map[string]int64 `json:"codes"`
 	// Reasons counts calls by (code, reason), for calls whose status carried a reason; sorted by code then reason.
 	Reasons []ReasonCount `json:"reasons"`
+	// Messages keeps, per failed (code, reason), the most frequent status
+	// messages with exact counts, tokens redacted; sorted by code then reason.
+	Messages []MessageCounts `json:"messages,omitempty"`
 	// Latency is the distribution of every call.
 	Latency *Histogram `json:"latency"`
 	// LatencyByCode has one distribution per code in Codes.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The tables below are shared by the text, Markdown and HTML renderers, so
@@ -98,27 +99,124 @@ func headline(r *Result) string {
 	return fmt.Sprintf("%d calls, %s, %s errors", r.Calls, fmtRate(r.Throughput()), fmtShare(r.ErrorRate()))
 }
 
-// timelineLine sums the timeline up: its length, its slowest second and the
+// timelineLine sums the timeline up: the time it covers, in how many clock
+// seconds (the first and last usually in part), its slowest second and the
 // stretches in which no call completed, which is how a stall shows.
 func timelineLine(r *Result) string {
 	tl := r.Timeline
 	if len(tl) == 0 {
 		return "no timeline"
 	}
-	parts := []string{fmt.Sprintf("%d seconds", len(tl))}
-	worst := -1
-	for i, s := range tl {
-		if s.Completed > 0 && (worst < 0 || s.P99 > tl[worst].P99) {
-			worst = i
-		}
+	if !slices.ContainsFunc(tl, func(s Second) bool { return s.Sent > 0 || s.Completed > 0 }) {
+		return "no call in the window"
 	}
-	if worst >= 0 {
-		parts = append(parts, fmt.Sprintf("slowest second t=%ds (p99 %s)", tl[worst].T, fmtLatency(tl[worst].P99)))
+	var total time.Duration
+	for _, s := range tl {
+		total += s.Covered
+	}
+	head := fmt.Sprintf("%s in %d clock seconds", fmtSpan(total), len(tl))
+	if len(tl) == 1 {
+		head = fmt.Sprintf("%s in 1 clock second", fmtSpan(total))
+	}
+	var partial []string
+	if first := tl[0]; first.Covered < time.Second && len(tl) > 1 {
+		partial = append(partial, "first "+fmtSpan(first.Covered))
+	}
+	if last := tl[len(tl)-1]; last.Covered < time.Second && len(tl) > 1 {
+		partial = append(partial, "last "+fmtSpan(last.Covered))
+	}
+	if len(partial) > 0 {
+		head += " (" + strings.Join(partial, ", ") + ")"
+	}
+	parts := []string{head}
+	if worst := slowestSecond(tl); worst >= 0 {
+		s := tl[worst]
+		parts = append(parts, fmt.Sprintf("slowest second t=%ds (p99 %s of %d calls)", s.T, fmtLatency(s.P99), s.Completed))
 	}
 	for _, g := range stalls(tl) {
 		parts = append(parts, fmt.Sprintf("no call completed in t=%ds..%ds", tl[g[0]].T, tl[g[1]].T))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// slowestSecond returns the index of the second with completions whose p99
+// is highest, or -1. A second the window covers less than half of (its
+// first or last) holds few calls: it counts only when no fuller one has any.
+func slowestSecond(tl []Second) int {
+	worst := -1
+	for i, s := range tl {
+		if s.Completed == 0 {
+			continue
+		}
+		if worst < 0 {
+			worst = i
+			continue
+		}
+		full, worstFull := s.Covered >= time.Second/2, tl[worst].Covered >= time.Second/2
+		if full != worstFull {
+			if full {
+				worst = i
+			}
+			continue
+		}
+		if s.P99 > tl[worst].P99 {
+			worst = i
+		}
+	}
+	return worst
+}
+
+// fmtSpan writes a length of time: as a latency under a minute ("2.99s"),
+// to the second above.
+func fmtSpan(d time.Duration) string {
+	if d < time.Minute {
+		return fmtLatency(d)
+	}
+	return d.Round(time.Second).String()
+}
+
+// messageTable lists the most frequent status messages of each failed code
+// and reason, the code and reason with most calls first, and how many of
+// their calls had other messages.
+func messageTable(r *Result) *table {
+	t := &table{head: []string{"code", "reason", "calls", "message"}, align: []align{left, left, right, left}}
+	ms := slices.Clone(r.Messages)
+	total := func(mc MessageCounts) int64 {
+		n := mc.Other
+		for _, m := range mc.Top {
+			n += m.Calls
+		}
+		return n
+	}
+	slices.SortStableFunc(ms, func(a, b MessageCounts) int {
+		if ta, tb := total(a), total(b); ta != tb {
+			if ta > tb {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(a.Code, b.Code); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Reason, b.Reason)
+	})
+	for _, mc := range ms {
+		if len(mc.Top) == 1 && mc.Top[0].Message == "" && mc.Other == 0 {
+			continue // statuses without a message: the reason table says it all
+		}
+		reason := orNoReason(mc.Reason)
+		for _, m := range mc.Top {
+			text := m.Message
+			if text == "" {
+				text = "(no message)"
+			}
+			t.add(mc.Code, reason, strconv.FormatInt(m.Calls, 10), text)
+		}
+		if mc.Other > 0 {
+			t.add(mc.Code, reason, strconv.FormatInt(mc.Other, 10), "(other messages)")
+		}
+	}
+	return t
 }
 
 // stalls returns the runs of seconds, between the first and the last second

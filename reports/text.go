@@ -6,7 +6,8 @@ import (
 )
 
 // WriteText writes r as a terminal report: the run, then tables of codes,
-// reasons and latency percentiles, the timeline in a line, and expectations.
+// reasons, status messages and latency percentiles, the timeline in a line,
+// and expectations.
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	name := r.Run.Name
@@ -33,6 +34,9 @@ func WriteText(w io.Writer, r *Result) error {
 	}
 	if rt := reasonTable(r); len(rt.rows) > 0 {
 		section(rt)
+	}
+	if mt := messageTable(r); len(mt.rows) > 0 {
+		section(mt)
 	}
 	section(latencyTable(r))
 	b.WriteString("\nTIMELINE  " + timelineLine(r) + "\n")

@@ -17,11 +17,20 @@ const maxFillSeconds = 1 << 20
 // Second is one second of the timeline. Calls count as sent in the second
 // they were sent and as completed in the second they ended, so a stalled
 // server shows as seconds with sends and no completions.
+//
+// Seconds are clock seconds (merging lines results up on them), so the
+// window's first and last usually cover only part of theirs: a 3 s run
+// from 12:00:00.4 spans four. Covered says how much; a rate is a count
+// divided by it (Rate), never by a whole second.
 type Second struct {
 	// Unix is the second, as Unix time; merging lines seconds up on it.
 	Unix int64
 	// T is the number of seconds since the first second of the run's window.
 	T int64
+	// Covered is how much of this second lies inside the run's window
+	// (run.start to run.end): a second, except at the window's ends.
+	// Derived from the window; Read recomputes it.
+	Covered time.Duration
 	// Sent counts calls sent in this second.
 	Sent int64
 	// Completed counts calls that ended in this second.
@@ -38,6 +47,7 @@ type Second struct {
 type secondJSON struct {
 	Unix      int64            `json:"unix"`
 	T         int64            `json:"t"`
+	CoveredUS int64            `json:"covered_us"`
 	Sent      int64            `json:"sent"`
 	Completed int64            `json:"completed"`
 	Codes     map[string]int64 `json:"codes,omitempty"`
@@ -51,11 +61,11 @@ type secondJSON struct {
 // MarshalJSON writes the second with latencies in microseconds.
 func (s Second) MarshalJSON() ([]byte, error) {
 	us := func(d time.Duration) int64 { return int64(d / time.Microsecond) }
-	return json.Marshal(secondJSON{s.Unix, s.T, s.Sent, s.Completed, s.Codes,
+	return json.Marshal(secondJSON{s.Unix, s.T, us(s.Covered), s.Sent, s.Completed, s.Codes,
 		us(s.P50), us(s.P90), us(s.P99), us(s.Max), s.HDR})
 }
 
-// UnmarshalJSON reads a second; its percentiles are recomputed from HDR by Read.
+// UnmarshalJSON reads a second; its percentiles, offset and coverage are recomputed by Read.
 func (s *Second) UnmarshalJSON(b []byte) error {
 	var j secondJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -194,7 +204,7 @@ func buildTimeline(m map[int64]*Second, start, end time.Time) []Second {
 	if hi-lo > maxFillSeconds {
 		for _, k := range keys {
 			s := *m[k]
-			s.T = k - origin
+			s.T, s.Covered = k-origin, covered(k, start, end)
 			out = append(out, s)
 		}
 		return out
@@ -204,16 +214,41 @@ func buildTimeline(m map[int64]*Second, start, end time.Time) []Second {
 		if v, ok := m[k]; ok {
 			s = *v
 		}
-		s.T = k - origin
+		s.T, s.Covered = k-origin, covered(k, start, end)
 		out = append(out, s)
 	}
 	return out
 }
 
+// covered returns how much of the clock second unix lies between start and
+// end; an unset bound does not cut the second.
+func covered(unix int64, start, end time.Time) time.Duration {
+	from, to := time.Unix(unix, 0), time.Unix(unix+1, 0)
+	if !start.IsZero() && start.After(from) {
+		from = start
+	}
+	if !end.IsZero() && end.Before(to) {
+		to = end
+	}
+	if !to.After(from) {
+		return 0
+	}
+	return to.Sub(from)
+}
+
+// Rate returns n calls of this second as calls per second of the time the
+// second covers; 0 when it covers none.
+func (s Second) Rate(n int64) float64 {
+	if s.Covered <= 0 {
+		return 0
+	}
+	return float64(n) / s.Covered.Seconds()
+}
+
 // checkTimeline verifies a timeline read from a file: seconds in strictly
 // increasing order, every histogram decodes with the second geometry and
-// holds the completed calls. It recomputes T and the percentiles.
-func checkTimeline(tl []Second, start time.Time) error {
+// holds the completed calls. It recomputes T, Covered and the percentiles.
+func checkTimeline(tl []Second, start, end time.Time) error {
 	for i := range tl {
 		s := &tl[i]
 		where := fmt.Sprintf("timeline[%d] (unix %d)", i, s.Unix)
@@ -246,6 +281,7 @@ func checkTimeline(tl []Second, start time.Time) error {
 		} else {
 			s.T = s.Unix - start.Unix()
 		}
+		s.Covered = covered(s.Unix, start, end)
 	}
 	return nil
 }

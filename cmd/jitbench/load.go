@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -58,8 +60,15 @@ type loadFlags struct {
 	useTLS, insecureSkipVerify bool
 	cacert, cert, key, tlsName string
 	out, html, format, name    string
+	onPending                  string
 	quiet                      bool
 }
+
+// What load does when its calls wait on approvals nobody gives (--on-pending).
+const (
+	onPendingStop = "stop"
+	onPendingWait = "wait"
+)
 
 func newLoadCmd() *cobra.Command {
 	var f loadFlags
@@ -92,14 +101,29 @@ one, or --broker ADDR), or are signed with the development keys (or
 --grant-keys) without approval (--grant-source mint).
 
 A run that completes exits 0, even if every call failed: the report says
-why. Bad flags, an unknown method or an unreachable target exit 2. Ctrl-C
-stops sending: calls in flight finish, the report covers the calls made, and
-the exit code is 1.`,
+why (the most frequent status messages of each failed code and reason
+included, tokens redacted). Bad flags, an unknown method or an unreachable
+target exit 2. Ctrl-C stops sending: calls in flight finish, the report
+covers the calls made, and the exit code is 1.
+
+Grants from a broker need an approval. When every call waits on access
+requests that stay pending (nothing approved, no call passing) for 3 s,
+load says so in one line: approve them with 'jitbench access approve', or
+start the server with 'jitbench serve --auto-approve 50ms'. --on-pending
+stop (the default) then stops the run: the calls waiting are left out, the
+report covers the calls made, and the exit code is 1. --on-pending wait
+keeps waiting, for a reviewer who is on the way.
+
+On a terminal a progress bar shows; elsewhere (a pipe, a file, CI) a
+progress line goes to stderr every 5 s, so a run shorter than that prints
+none. -q turns both off.`,
 		Example: `  jitbench load --target inprocess --calls 2000
   jitbench load --target inprocess --rate 500/s --duration 10s --grant per-call
   jitbench load --target 127.0.0.1:7443 --method /demo.v1.Vault/Read -d '{"path":"secrets/db/password"}' \
       --concurrency 32 --connections 4 --duration 30s --warmup 2s -o result.json --html report.html
-  jitbench load --target 127.0.0.1:7443 --method demo.v1.Vault.Read --ramp 0→1000/s --duration 30s --grant renew
+  jitbench serve --auto-approve 50ms &   # a broker that approves: grants from --broker need approvals
+  jitbench load --target 127.0.0.1:7443 --method demo.v1.Vault.Read -d '{"path":"secrets/db/password"}' \
+      --ramp 0→1000/s --duration 30s --grant renew --broker 127.0.0.1:7444
   jitbench load --target api.internal:443 --tls --cacert ca.crt --method /shop.v1.Cart/Get --data-file req.bin \
       --grant none -H "authorization: Bearer $TOKEN" --rate 200/s --duration 1m`,
 		Args: noArgs,
@@ -142,7 +166,8 @@ the exit code is 1.`,
 	fl.StringVar(&f.html, "html", "", "also write the report as a self-contained HTML page to this file")
 	fl.StringVar(&f.format, "format", "text", "report printed on stdout: text, md or json")
 	fl.StringVar(&f.name, "name", "", "name of the run in the report")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar (there is none when stderr is not a terminal or CI is set)")
+	fl.StringVar(&f.onPending, "on-pending", onPendingStop, "when calls wait 3s on access requests nobody approves: stop (exit 1) or wait")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress: neither the bar (on a terminal) nor a line every 5s (elsewhere)")
 	return c
 }
 
@@ -188,6 +213,9 @@ func runLoad(cmd *cobra.Command, f *loadFlags) error {
 		}
 		defer ref.Close()
 		dial.Dialer = ref.DialVault
+		if h := loadHooksOf(ctx); h.reference != nil {
+			h.reference(ref)
+		}
 	} else if f.tlsWanted() {
 		if dial.TLS, err = (load.TLSFiles{CACert: f.cacert, Cert: f.cert, Key: f.key,
 			InsecureSkipVerify: f.insecureSkipVerify, ServerName: f.tlsName}).Config(); err != nil {
@@ -212,7 +240,12 @@ func runLoad(cmd *cobra.Command, f *loadFlags) error {
 		return err
 	}
 	plan.opts.Target = target
-	creds, closeCreds, err := f.credentials(plan, ref, idKeys, grantKeys)
+	hooks := loadHooksOf(ctx)
+	approvals := &load.ApprovalWatch{}
+	if hooks.approvals != nil {
+		hooks.approvals(approvals)
+	}
+	creds, closeCreds, err := f.credentials(plan, ref, idKeys, grantKeys, approvals)
 	if err != nil {
 		return err
 	}
@@ -224,19 +257,70 @@ func runLoad(cmd *cobra.Command, f *loadFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	var progress *load.Progress
-	if !f.quiet {
-		progress = load.StartProgress(cmd.ErrOrStderr(), gen)
+	stderr := cmd.ErrOrStderr()
+	stopProgress := func() {}
+	switch {
+	case f.quiet:
+	case load.Interactive(stderr):
+		stopProgress = load.StartProgress(stderr, gen).Stop
+	default:
+		stopProgress = load.StartProgressLog(stderr, gen, 0, hooks.clock).Stop
 	}
+	var stuck atomic.Pointer[string]
+	guard := load.StartPendingGuard(gen, load.PendingOptions{Approvals: approvals, Clock: hooks.clock, OnStuck: func(s load.Stuck) {
+		line := f.pendingLine(plan, s)
+		if f.onPending == onPendingWait {
+			fmt.Fprintf(stderr, "jitbench: note: %s; waiting, as --on-pending wait asks\n", line)
+			return
+		}
+		stuck.Store(&line)
+		gen.Abort(load.ErrApprovalsPending)
+	}})
 	res, runErr := gen.Run(ctx)
-	progress.Stop()
-	if err := f.writeOutputs(cmd.OutOrStdout(), cmd.ErrOrStderr(), res); err != nil {
+	guard.Stop()
+	stopProgress()
+	if err := f.writeOutputs(cmd.OutOrStdout(), stderr, res); err != nil {
 		return err
 	}
-	if runErr != nil {
+	switch {
+	case errors.Is(runErr, load.ErrApprovalsPending):
+		return failed(fmt.Errorf("stopped: %s (--on-pending wait keeps waiting); the report covers the %d calls that completed", *stuck.Load(), res.Calls))
+	case runErr != nil:
 		return failed(fmt.Errorf("interrupted: the report covers the %d calls made before", res.Calls))
 	}
 	return nil
+}
+
+// pendingLine says why calls wait and how to let them through.
+func (f *loadFlags) pendingLine(p *loadPlan, s load.Stuck) string {
+	what := fmt.Sprintf("calls waited %s for approvals that did not come (%d ended APPROVAL_PENDING)", s.For, s.PendingCalls)
+	if s.Waiting > 0 {
+		what = fmt.Sprintf("%d access requests have waited %s for a reviewer", s.Waiting, s.For)
+	}
+	if p.inprocess {
+		return what + ": the in-process broker approves only with --auto-approve, e.g. --auto-approve 1ms"
+	}
+	return what + ": approve with `jitbench access approve`, or start `jitbench serve --auto-approve 50ms`"
+}
+
+// loadHooks let tests drive load's clock-driven parts, the progress lines
+// and the approval checks, and see the run's approval watch and in-process
+// reference system (to review its requests).
+type loadHooks struct {
+	clock     clockwork.Clock
+	approvals func(*load.ApprovalWatch)
+	reference func(*load.Reference)
+}
+
+type loadHooksKey struct{}
+
+// loadHooksOf returns the hooks ctx carries, or the real clock.
+func loadHooksOf(ctx context.Context) loadHooks {
+	h, _ := ctx.Value(loadHooksKey{}).(loadHooks)
+	if h.clock == nil {
+		h.clock = clockwork.NewRealClock()
+	}
+	return h
 }
 
 // plan checks the flags that need no network and turns them into generator options.
@@ -278,6 +362,9 @@ func (f *loadFlags) plan() (*loadPlan, error) {
 	}
 	if err := f.planLoad(p); err != nil {
 		return nil, err
+	}
+	if f.onPending != onPendingStop && f.onPending != onPendingWait {
+		return nil, usagef("--on-pending: want stop or wait, got %q", f.onPending)
 	}
 	return p, nil
 }
@@ -468,8 +555,9 @@ func (f *loadFlags) buildTarget(ctx context.Context, stderr io.Writer, p *loadPl
 }
 
 // credentials builds what each call carries: an identity and a grant as
-// --grant says. closeFn releases the broker connection, if any.
-func (f *loadFlags) credentials(p *loadPlan, ref *load.Reference, idKeys, grantKeys *token.KeySet) (creds load.Credentials, closeFn func(), err error) {
+// --grant says, the broker's answers counted by approvals. closeFn releases
+// the broker connection, if any.
+func (f *loadFlags) credentials(p *loadPlan, ref *load.Reference, idKeys, grantKeys *token.KeySet, approvals *load.ApprovalWatch) (creds load.Credentials, closeFn func(), err error) {
 	closeFn = func() {}
 	if p.grant == grantNone {
 		return nil, closeFn, nil
@@ -502,7 +590,7 @@ func (f *loadFlags) credentials(p *loadPlan, ref *load.Reference, idKeys, grantK
 			return nil, closeFn, usagef("--broker: %v", err)
 		}
 		closeFn = func() { _ = conn.Close() }
-		cfg.Source = load.PerWorkerBroker(jitv1.NewBrokerClient(conn), brokerclient.Options{
+		cfg.Source = load.PerWorkerBroker(approvals.Client(jitv1.NewBrokerClient(conn)), brokerclient.Options{
 			Service: f.kf.audience, Duration: f.grantTTL, RenewBefore: f.renewBefore,
 			Justification: "jitbench load",
 		})

@@ -19,6 +19,18 @@
 // sees each call as it was recorded: the scenario harness drives its own
 // caller this way and keeps every call's outcome beside the histograms.
 //
+// A run whose grants come from a broker can wait on approvals nobody gives.
+// An ApprovalWatch wraps the broker client and counts the access requests
+// pending; a PendingGuard checks the run every second (on a clockwork
+// clock) and reports it stuck when, three checks in a row, every call
+// under way waited on a pending request and nothing was decided or passed.
+// Abort then ends the run at once: its calls in flight are cancelled and
+// left out of the result. Where no progress bar can be drawn (Interactive
+// is false), a ProgressLog writes a line every few seconds instead.
+//
+// The result keeps each failed call's status message (reports.Sample's
+// Message): the most frequent per code and reason, tokens redacted.
+//
 // Memory is bounded whatever the number of calls: results go into a
 // reports.Recorder, which keeps histograms, never samples, and open loop
 // keeps at most MaxInFlight calls (and goroutines) in flight; a call that

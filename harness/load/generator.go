@@ -72,16 +72,34 @@ type Generator struct {
 	numbered CallTarget
 	// start is the start of the measured window: calls before it are the warm-up.
 	start time.Time
-	// callCtx is the parent of every call's context: a run's end never cancels it.
+	// callCtx is the parent of every worker's context: a run's end never
+	// cancels it, Abort does.
 	callCtx context.Context
 	// bases holds each worker's current call's base time (due or start), each slot written by its worker only.
 	bases []time.Time
+	// workerCtx holds each worker's parent of its calls' contexts, made on
+	// its first call, so a call's context registers with its own worker's
+	// and never with one every worker locks; each slot written by its worker only.
+	workerCtx    []context.Context
+	workerCancel []context.CancelFunc
 
 	ran   atomic.Bool
 	began atomic.Pointer[time.Time]
 	sent  atomic.Int64
 	// codes counts finished calls by code; the last slot holds codes beyond the known ones.
 	codes [codes.Unauthenticated + 2]atomic.Int64
+	// pending counts calls that ended APPROVAL_PENDING, for a PendingGuard.
+	pending atomic.Int64
+	// abandoned counts calls in flight when Abort cut them short, left out of the result.
+	abandoned atomic.Int64
+	aborted   atomic.Bool
+
+	// abortMu guards the abort: its cause, and the cancel functions of the
+	// sending loop and of the calls once Run has made them.
+	abortMu     sync.Mutex
+	abortCause  error
+	cancelSend  context.CancelCauseFunc
+	cancelCalls context.CancelCauseFunc
 }
 
 // New checks opts and returns a generator for them.
@@ -118,7 +136,8 @@ func New(opts Options) (*Generator, error) {
 // finished. Calls still in flight when the run ends (its duration or call
 // count reached) finish within their deadline and count like any other.
 // Cancelling ctx stops sending early: the result covers the calls made,
-// and the error is ctx's. A generator runs once.
+// and the error is ctx's. Abort stops it and its calls in flight, and the
+// error is the abort's cause. A generator runs once.
 func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
 	if !g.ran.CompareAndSwap(false, true) {
 		return nil, errors.New("load: a generator runs once")
@@ -133,21 +152,41 @@ func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
 		run.Mode, run.Concurrency = reports.ClosedLoop, g.opts.Concurrency
 	}
 	g.rec = reports.NewRecorder(run)
+	workers := g.opts.Concurrency
 	if g.opts.Pacer != nil {
-		g.bases = make([]time.Time, g.opts.MaxInFlight)
-	} else {
-		g.bases = make([]time.Time, g.opts.Concurrency)
+		workers = g.opts.MaxInFlight
 	}
+	g.bases = make([]time.Time, workers)
+	g.workerCtx, g.workerCancel = make([]context.Context, workers), make([]context.CancelFunc, workers)
+	defer func() {
+		for _, cancel := range g.workerCancel {
+			if cancel != nil {
+				cancel()
+			}
+		}
+	}()
 	// Credentials and the target alike may time phases of a call.
 	for _, part := range []any{g.opts.Credentials, g.opts.Target} {
 		if po, ok := part.(PhaseObserver); ok {
 			po.ObservePhases(g.recordPhase)
 		}
 	}
-	g.callCtx = context.WithoutCancel(ctx)
+	// The run's end never cancels a call; only Abort does.
+	callCtx, cancelCalls := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelCalls(nil)
+	g.callCtx = callCtx
 	if len(g.opts.Header) > 0 {
 		g.callCtx = metadata.NewOutgoingContext(g.callCtx, g.opts.Header)
 	}
+	ctx, cancelSend := context.WithCancelCause(ctx)
+	defer cancelSend(nil)
+	g.abortMu.Lock()
+	g.cancelSend, g.cancelCalls = cancelSend, cancelCalls
+	if g.abortCause != nil {
+		cancelSend(g.abortCause)
+		cancelCalls(g.abortCause)
+	}
+	g.abortMu.Unlock()
 	g.start = start
 	g.began.Store(&began)
 
@@ -162,10 +201,38 @@ func (g *Generator) Run(ctx context.Context) (*reports.Result, error) {
 		interrupted = g.closed(ctx, began, start, end)
 	}
 	res := g.rec.Finish()
-	if interrupted {
-		return res, ctx.Err()
+	g.abortMu.Lock()
+	cause := g.abortCause
+	g.abortMu.Unlock()
+	switch {
+	case cause != nil: // even when Abort came as the last calls drained
+		return res, cause
+	case interrupted:
+		return res, context.Cause(ctx)
 	}
 	return res, nil
+}
+
+// Abort stops the run at once: no call is sent any more, the calls in
+// flight are cancelled and left out of the result (Stats counts them as
+// Abandoned), and Run returns cause. It is for a run that cannot go on,
+// such as one whose grants wait for an approval nobody gives; Abort before
+// Run makes Run stop at once. Only the first cause counts.
+func (g *Generator) Abort(cause error) {
+	if cause == nil {
+		cause = context.Canceled
+	}
+	g.abortMu.Lock()
+	defer g.abortMu.Unlock()
+	if g.abortCause != nil {
+		return
+	}
+	g.abortCause = cause
+	g.aborted.Store(true)
+	if g.cancelSend != nil {
+		g.cancelSend(cause)
+		g.cancelCalls(cause)
+	}
 }
 
 // open sends calls when the pacer says they are due, to a pool of workers
@@ -296,7 +363,12 @@ func (g *Generator) call(worker int, intended, start time.Time) {
 		base = intended
 	}
 	g.bases[worker] = base
-	ctx, cancel := context.WithTimeout(g.callCtx, g.opts.Deadline)
+	parent := g.workerCtx[worker]
+	if parent == nil {
+		parent, g.workerCancel[worker] = context.WithCancel(g.callCtx)
+		g.workerCtx[worker] = parent
+	}
+	ctx, cancel := context.WithTimeout(parent, g.opts.Deadline)
 	var err error
 	if g.opts.Credentials != nil {
 		var md []string
@@ -317,14 +389,22 @@ func (g *Generator) call(worker int, intended, start time.Time) {
 	}
 	done := g.clock.Now()
 	cancel()
+	if g.aborted.Load() {
+		// Abort cut the call short: it says nothing about the target.
+		g.abandoned.Add(1)
+		return
+	}
 
-	code, why := codes.OK, ""
+	code, why, msg := codes.OK, "", ""
 	if err != nil {
 		d := reason.FromError(err)
-		code, why = d.Code, string(d.Reason)
+		code, why, msg = d.Code, string(d.Reason), d.Message
+		if d.Reason == reason.ApprovalPending {
+			g.pending.Add(1)
+		}
 	}
 	latency := done.Sub(base)
-	g.rec.Record(reports.Sample{Intended: intended, Start: start, Latency: latency, Code: codeName(code), Reason: why})
+	g.rec.Record(reports.Sample{Intended: intended, Start: start, Latency: latency, Code: codeName(code), Reason: why, Message: msg})
 	if int(code) < len(g.codes)-1 {
 		g.codes[code].Add(1)
 	} else {
@@ -339,6 +419,9 @@ func (g *Generator) call(worker int, intended, start time.Time) {
 // sample carries the call's own base time, so a phase falls in the warm-up
 // exactly when its call does.
 func (g *Generator) recordPhase(worker int, phase string, start time.Time, took time.Duration) {
+	if g.aborted.Load() {
+		return // the phase of a call Abort cut short
+	}
 	var base time.Time
 	if worker >= 0 && worker < len(g.bases) {
 		base = g.bases[worker]
@@ -356,6 +439,10 @@ type Stats struct {
 	Sent, Done int64
 	// Codes counts finished calls by code name; "OTHER" holds codes beyond gRPC's.
 	Codes map[string]int64
+	// Pending counts the finished calls that waited for an approval past their deadline (APPROVAL_PENDING).
+	Pending int64
+	// Abandoned counts the calls Abort cut short; they are in Sent, not in Done.
+	Abandoned int64
 }
 
 // Stats returns a snapshot of the run; it is safe to call while Run runs.
@@ -379,6 +466,8 @@ func (g *Generator) Stats() Stats {
 		s.Codes[name] = n
 		s.Done += n
 	}
+	s.Pending = g.pending.Load()
+	s.Abandoned = g.abandoned.Load()
 	// Read after the codes, so Sent is never behind Done.
 	s.Sent = g.sent.Load()
 	return s

@@ -319,3 +319,42 @@ func TestRunsOnce(t *testing.T) {
 	_, err = g.Run(t.Context())
 	assert.ErrorContains(t, err, "runs once")
 }
+
+// TestAbortCancelsCallsInFlight: Abort ends a run whose calls would
+// otherwise wait out an hour-long deadline; the calls it cut short are left
+// out, and Run says why it ended.
+func TestAbortCancelsCallsInFlight(t *testing.T) {
+	started := make(chan struct{}, 2)
+	g := newGen(t, load.Options{Target: load.TargetFunc(func(ctx context.Context) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}), Concurrency: 2, Calls: 10, Deadline: time.Hour})
+	ran := make(chan error, 1)
+	var res *reports.Result
+	go func() {
+		var err error
+		res, err = g.Run(t.Context())
+		ran <- err
+	}()
+	<-started
+	<-started
+	stop := errors.New("stop")
+	g.Abort(stop)
+	g.Abort(errors.New("a second cause does not count"))
+	require.ErrorIs(t, <-ran, stop)
+	assert.Zero(t, res.Calls, "the calls cut short are not in the result")
+	s := g.Stats()
+	assert.EqualValues(t, 2, s.Abandoned)
+	assert.EqualValues(t, 2, s.Sent)
+	assert.Zero(t, s.Done)
+}
+
+// Abort before Run: the run ends at once, having sent nothing.
+func TestAbortBeforeRun(t *testing.T) {
+	g := newGen(t, load.Options{Target: load.TargetFunc(func(context.Context) error { return nil }), Concurrency: 2, Duration: time.Hour})
+	g.Abort(nil)
+	res, err := g.Run(t.Context())
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, res.Calls)
+}

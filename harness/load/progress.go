@@ -18,7 +18,8 @@ import (
 const progressEvery = 200 * time.Millisecond
 
 // Interactive reports whether w is a terminal someone watches: not a pipe,
-// not a file, and not a CI job (CI set), where a redrawn bar is only noise.
+// not a file, and not a CI job (CI set), where a redrawn bar is only noise
+// (StartProgressLog writes lines there instead).
 func Interactive(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok || os.Getenv("CI") != "" {
@@ -134,7 +135,7 @@ func (pr *Progress) refresh() {
 // progressLine writes "12s  987.0/s  in flight 3  OK 11845  PERMISSION_DENIED 12".
 func progressLine(s Stats, rate float64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %.1f/s  in flight %d", s.Elapsed.Truncate(time.Second), rate, max(s.Sent-s.Done, 0))
+	fmt.Fprintf(&b, "%s  %.1f/s  in flight %d", s.Elapsed.Truncate(time.Second), rate, max(s.Sent-s.Done-s.Abandoned, 0))
 	names := make([]string, 0, len(s.Codes))
 	for name := range s.Codes {
 		names = append(names, name)
