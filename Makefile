@@ -92,6 +92,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./harness/conformance/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseKeyFile$$' -fuzztime $(FUZZTIME) ./harness/conformance/
+	$(GO) test -run '^$$' -fuzz '^FuzzInferSample$$' -fuzztime $(FUZZTIME) ./harness/conformance/
 	$(GO) test -run '^$$' -fuzz '^FuzzClaimTemplate$$' -fuzztime $(FUZZTIME) ./fakes/
 
 # The tour and four seed-catalog scenarios, then a 3 s open-loop load run

@@ -140,6 +140,34 @@ func (r *ConformanceResult) Summary() ConformanceSummary {
 // Failed reports whether any case failed: what makes a CI job fail.
 func (r *ConformanceResult) Failed() bool { return r.Summary().Failed > 0 }
 
+// ConformanceRuleSetup is the rule of a case the harness could not stage
+// (a broker that did not approve, a hook that failed): skipped, and an error of the run.
+const ConformanceRuleSetup = "setup"
+
+// SetupErrors lists the cases the harness could not stage, as "SCP-003:
+// why"; a run with any proved nothing about them and is an error, never a pass.
+func (r *ConformanceResult) SetupErrors() []string {
+	var out []string
+	for _, c := range r.Cases {
+		if c.Verdict == CaseSkip && c.Rule == ConformanceRuleSetup {
+			out = append(out, c.ID+": "+strings.TrimPrefix(c.Detail, "setup failed: "))
+		}
+	}
+	return out
+}
+
+// conformanceVerdict is the run's verdict in one word and, for a setup
+// failure, what failed: "PASS", "FAIL" or "ERROR: setup failed: ...".
+func conformanceVerdict(r *ConformanceResult) string {
+	switch errs := r.SetupErrors(); {
+	case len(errs) > 0:
+		return "ERROR: setup failed: " + strings.Join(errs, "; ")
+	case r.Failed():
+		return "FAIL"
+	}
+	return "PASS"
+}
+
 // String is the summary in one line: "42 cases: 38 passed, 1 failed, 3 skipped, ...".
 func (s ConformanceSummary) String() string {
 	return fmt.Sprintf("%d cases: %d passed, %d failed, %d skipped, %d known failing, %d not applicable",

@@ -48,6 +48,12 @@ func WriteConformanceJUnit(w io.Writer, r *ConformanceResult) error {
 			}
 			suite.Failures++
 		case CaseSkip:
+			if c.Rule == ConformanceRuleSetup {
+				// Not a verdict on the target, and not a pass either: the run is an error.
+				jc.Error = &junitFailure{Message: "ERROR: " + c.ID + ": " + c.Detail, Type: c.Rule, Text: caseText(c)}
+				suite.Errors++
+				break
+			}
 			jc.Skipped = &junitSkipped{Message: "skipped: " + c.Detail}
 		case CaseKnownFail:
 			jc.Skipped = &junitSkipped{Message: "known failing: " + c.Detail}

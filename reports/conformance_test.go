@@ -153,3 +153,36 @@ func TestRenderConformanceUnknownFormat(t *testing.T) {
 	assert.Contains(t, err.Error(), "json, junit, md, text")
 	assert.Equal(t, []string{"json", "junit", "md", "text"}, reports.ConformanceFormats())
 }
+
+// TestConformanceSetupFailureIsAnError: a case the harness could not stage
+// is skipped with rule setup; the run then proved nothing about it, so no
+// renderer may call it a pass: the text and Markdown summaries say ERROR
+// with the reason, and JUnit carries an <error> a CI test view shows.
+func TestConformanceSetupFailureIsAnError(t *testing.T) {
+	r := conformanceFixture()
+	r.Cases[1].Verdict = reports.CaseKnownFail // no failure left: before the fix this run read PASS
+	r.Cases[4].Rule, r.Cases[4].Detail = reports.ConformanceRuleSetup, "setup failed: the revoke hook exited 3"
+	require.False(t, r.Failed())
+	assert.Equal(t, []string{"SCP-003: the revoke hook exited 3"}, r.SetupErrors())
+
+	text := string(renderConformance(t, r, "text"))
+	assert.Contains(t, text, "\nERROR: setup failed: SCP-003: the revoke hook exited 3: 6 cases")
+	assert.NotContains(t, text, "PASS")
+
+	md := string(renderConformance(t, r, "md"))
+	assert.Contains(t, md, "**⚠️ ERROR: setup failed: SCP-003: the revoke hook exited 3**")
+	assert.NotContains(t, md, "✅")
+
+	suites, err := junit.Ingest(renderConformance(t, r, "junit"))
+	require.NoError(t, err)
+	require.Len(t, suites, 1)
+	assert.Equal(t, 1, suites[0].Totals.Error)
+	for _, tc := range suites[0].Tests {
+		if tc.Name == "SCP-003" {
+			assert.Equal(t, junit.StatusError, tc.Status)
+			assert.Contains(t, tc.Message, "the revoke hook exited 3")
+		}
+	}
+	raw := string(renderConformance(t, r, "junit"))
+	assert.Regexp(t, `<error message="ERROR: SCP-003: setup failed: the revoke hook exited 3"`, raw)
+}

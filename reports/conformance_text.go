@@ -109,11 +109,7 @@ func WriteConformanceText(w io.Writer, r *ConformanceResult) error {
 			b.WriteString("  " + l + "\n")
 		}
 	}
-	verdict := "PASS"
-	if r.Failed() {
-		verdict = "FAIL"
-	}
-	fmt.Fprintf(&b, "\n%s: %s\n", verdict, conformanceHeadline(r))
+	fmt.Fprintf(&b, "\n%s: %s\n", conformanceVerdict(r), conformanceHeadline(r))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -123,7 +119,10 @@ func WriteConformanceText(w io.Writer, r *ConformanceResult) error {
 func WriteConformanceMarkdown(w io.Writer, r *ConformanceResult) error {
 	var b strings.Builder
 	mark := "✅ pass"
-	if r.Failed() {
+	switch v := conformanceVerdict(r); {
+	case strings.HasPrefix(v, "ERROR"):
+		mark = "⚠️ " + mdEscape(v)
+	case r.Failed():
 		mark = "❌ fail"
 	}
 	fmt.Fprintf(&b, "## jitbench conformance: %s\n\n", mdEscape(r.Target))

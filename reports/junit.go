@@ -47,6 +47,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitFailure `xml:"failure"`
+	Error     *junitFailure `xml:"error"`
 	Skipped   *junitSkipped `xml:"skipped"`
 	SystemOut *junitText    `xml:"system-out"`
 }
@@ -118,7 +119,7 @@ func encodeJUnit(w io.Writer, suite junitSuite, text func(io.Writer) error) erro
 		return err
 	}
 	suite.SystemOut = &junitText{Text: b.String()}
-	doc := junitSuites{Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
+	doc := junitSuites{Name: "jitbench", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Skipped: suite.Skipped,
 		Time: suite.Time, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err

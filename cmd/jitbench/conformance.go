@@ -65,9 +65,10 @@ leeway and pinned algorithms, and the capabilities it promises (a size
 limit, a required kid, a checked typ, a maximum lifetime, one-shot grants,
 resource scope, a stream method, revocation through a broker or a hook, a
 key source the suite serves). A case whose capability is not declared is
-skipped with the reason, never failed; --example-config prints a
-commented config for 'jitbench serve', and docs/conformance.md describes
-every key.
+skipped with the reason, never failed; 'jitbench conformance init' writes
+one from the service's reflection and a sample token, --example-config
+prints a commented config for 'jitbench serve', and docs/conformance.md
+describes every key.
 
 A known-failing list (one case id per line, # comments) turns a listed
 failing case into "known failing"; a listed case that passes fails the run
@@ -89,7 +90,8 @@ the control OK-001 was refused, no case that expects a refusal ran
 list, a target that cannot be reached (an image that is missing, will not
 start or never answers), or a case the harness could not stage (a broker
 that does not approve, a hook that fails).`,
-		Example: `  jitbench conformance --example-config > target.yaml
+		Example: `  jitbench conformance init --address 127.0.0.1:8443 --sample-token @token.jwt --keys signer.jwks.json -o target.yaml
+  jitbench conformance --example-config > target.yaml
   jitbench serve &        # the reference, on 127.0.0.1:7443 and :7444
   jitbench conformance --config target.yaml
   jitbench conformance --config target.yaml --run 'ALG-*' --run 'KEY-*'
@@ -115,6 +117,7 @@ that does not approve, a hook that fails).`,
 	fl.BoolVar(&f.example, "example-config", false, "print a commented example target config (for 'jitbench serve') and exit")
 	fl.BoolVar(&f.listCase, "list", false, "print the catalog: ids, expected codes per profile, needs, faults")
 	f.image.register(c)
+	c.AddCommand(newConformanceInitCmd())
 	return c
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -437,7 +438,10 @@ func readmeCheckParses(t readmeT, c readmeCommand) {
 	found, rest, err := newRoot().Find(args)
 	require.NoError(t, err, "%s: %s", c.page, c.line)
 	if found.HasSubCommands() {
-		for _, a := range rest {
+		for i, a := range rest {
+			if i > 0 && readmeFlagTakesValue(found, rest[i-1]) {
+				continue // the value of a flag (conformance --config target.yaml), not a subcommand
+			}
 			require.True(t, strings.HasPrefix(a, "-"),
 				"%s: %q is not a subcommand of %q in: %s", c.page, a, found.CommandPath(), c.line)
 		}
@@ -448,6 +452,24 @@ func readmeCheckParses(t readmeT, c readmeCommand) {
 	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr)
 	require.Equal(t, exitOK, code, "%s: %s\n%s", c.page, c.line, stderr.String())
 	require.Contains(t, stdout.String(), "Usage:\n  "+found.CommandPath(), "%s: %s", c.page, c.line)
+}
+
+// readmeFlagTakesValue reports whether arg is a flag of c that takes the next word as its value.
+func readmeFlagTakesValue(c *cobra.Command, arg string) bool {
+	if !strings.HasPrefix(arg, "-") || strings.Contains(arg, "=") {
+		return false
+	}
+	name := strings.TrimLeft(arg, "-")
+	f := c.Flags().Lookup(name)
+	if f == nil {
+		f = c.InheritedFlags().Lookup(name)
+	}
+	if f == nil && len(name) == 1 {
+		if f = c.Flags().ShorthandLookup(name); f == nil {
+			f = c.InheritedFlags().ShorthandLookup(name)
+		}
+	}
+	return f != nil && f.Value.Type() != "bool"
 }
 
 func TestReadmeCommandsParse(t *testing.T) {

@@ -250,4 +250,8 @@ func TestSetupFailureIsNotAVerdict(t *testing.T) {
 	assert.Equal(t, reports.CaseSkip, c.Verdict)
 	assert.Equal(t, conformance.RuleSetup, c.Rule)
 	assert.False(t, res.Failed(), "a setup error is not a failure of the service")
+	var text strings.Builder
+	require.NoError(t, reports.RenderConformance(&text, res, "text"))
+	assert.Contains(t, text.String(), "\nERROR: setup failed: SCP-003: revoke command false: exit status 1", "never PASS")
+	assert.NotContains(t, text.String(), "PASS")
 }

@@ -30,3 +30,31 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInferSample feeds sample-token inference arbitrary text (what a user
+// pastes is untrusted): it never panics, a refusal is one line wrapping
+// ErrBadSample, and an accepted sample always yields a valid claim template.
+func FuzzInferSample(f *testing.F) {
+	for _, s := range []string{
+		"eyJhbGciOiJFUzI1NiJ9.eyJzY29wZSI6eyJtZXRob2RzIjpbIi9hLkIvQyJdfX0.c2ln",
+		"Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6ImsifQ.eyJzY3AiOiJhIGIiLCJhdWQiOlsieCJdLCJleHAiOjF9.c2ln",
+		"eyJhbGciOiJSUzI1NiJ9.eyJyb2xlcyI6WzEsMl0sInJlcyI6InIvIn0.c2ln",
+		"a.b.c.d.e", "", "...", "Bearer ",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := conformance.InferSample(in)
+		if err != nil {
+			if !errors.Is(err, conformance.ErrBadSample) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("not a one-line ErrBadSample: %q", err)
+			}
+			return
+		}
+		for _, methods := range []bool{true, false} {
+			if _, err := s.Template(methods); err != nil {
+				t.Fatalf("accepted, and its template is refused: %v", err)
+			}
+		}
+	})
+}

@@ -8,12 +8,13 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/jitbench/jitbench/reference/reason"
+	"github.com/jitbench/jitbench/reports"
 )
 
 // The rules every case is held to, by name; a failed case names the first it broke.
 const (
 	// RuleSetup: the case could not be staged (a valid call was refused, the broker did not approve).
-	RuleSetup = "setup"
+	RuleSetup = reports.ConformanceRuleSetup
 	// RuleNeverOK: a negative case never returns OK.
 	RuleNeverOK = "never-ok"
 	// RuleHandlerNotRun: the protected handler never runs for a credential fault (needs Config.HandlerCalls).

@@ -140,8 +140,13 @@ func zooIssuer(cr *zoo.Credential, dir string) map[string]any {
 	if cr.KeyID != "" && cr.Key.PrivateFormat != zoo.PrivateJWKS {
 		is["kid"] = cr.KeyID
 	}
-	if cr.Key.Format == zoo.KeyPEMSPKI {
-		is["public_file"] = filepath.Join(dir, cr.Key.Path) // the bytes the service holds: ALG-002's file variant
+	// The bytes the service holds, for ALG-002's file variant: its one PEM
+	// file, or the <kid>.pem of the signing key in its key directory.
+	switch cr.Key.Format {
+	case zoo.KeyPEMSPKI:
+		is["public_file"] = filepath.Join(dir, cr.Key.Path)
+	case zoo.KeyPEMDir:
+		is["public_file"] = filepath.Join(dir, cr.Key.Path, cr.KeyID+".pem")
 	}
 	return is
 }
@@ -190,6 +195,9 @@ func TestZooCorrectBuildsPass(t *testing.T) {
 			assert.False(t, res.Failed())
 			s := res.Summary()
 			assert.Greater(t, s.Passed, 30, "%s: %s", kind, s)
+			if c, _ := zoo.Describe(kind); c.Grant.Key.Format == zoo.KeyPEMSPKI || c.Grant.Key.Format == zoo.KeyPEMDir {
+				assert.True(t, variantRan(res, "ALG-002", "file"), "%s: ALG-002 MACs with the bytes of the service's key file", kind)
+			}
 			t.Logf("%s: %s", kind, s)
 		})
 	}
@@ -230,4 +238,16 @@ func verdictOf(res *reports.ConformanceResult, id string) string {
 		}
 	}
 	return "not run"
+}
+
+// variantRan reports whether case id's variant name ran (was not skipped).
+func variantRan(res *reports.ConformanceResult, id, name string) bool {
+	for _, c := range res.Cases {
+		for _, v := range c.Variants {
+			if c.ID == id && v.Name == name {
+				return !v.Skipped
+			}
+		}
+	}
+	return false
 }
