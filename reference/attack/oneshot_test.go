@@ -5,20 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	"github.com/jitbench/jitbench/reference/reason"
@@ -29,46 +24,9 @@ import (
 // oneshotEpoch is a whole second, so grant windows end on exact instants.
 var oneshotEpoch = time.Date(2026, 7, 8, 9, 10, 11, 0, time.UTC)
 
-// oneshotEnv is the reference stack on bufconn with a fake clock and the
-// development signers of both credentials.
-type oneshotEnv struct {
-	clock  *clockwork.FakeClock
-	svc    *stack.Service
-	vault  demov1.VaultClient
-	idp    *token.Issuer
-	broker *token.Issuer
-	single bool
-}
-
-// oneshotStart starts the stack with its config adjusted by tune (nil: defaults).
-func oneshotStart(t *testing.T, tune func(*stack.Config)) *oneshotEnv {
-	t.Helper()
-	e := &oneshotEnv{clock: clockwork.NewFakeClockAt(oneshotEpoch)}
-	e.idp = token.NewIssuer(token.DevIdentityIssuer, token.DevKeySet(token.DevIdentityIssuer), e.clock)
-	e.broker = token.NewIssuer(token.DevGrantIssuer, token.DevKeySet(token.DevGrantIssuer), e.clock)
-	cfg := stack.Config{Clock: e.clock}
-	if tune != nil {
-		tune(&cfg)
-	}
-	e.single = cfg.SingleToken
-	svc, err := stack.New(cfg)
-	require.NoError(t, err)
-	e.svc = svc
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = svc.Serve(lis) }()
-	t.Cleanup(svc.Server.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	e.vault = demov1.NewVaultClient(conn)
-	return e
-}
-
 // grant signs a grant for alice on Read and List of secrets/*; spec's
 // non-zero fields override.
-func (e *oneshotEnv) grant(t *testing.T, spec token.GrantSpec) string {
+func (e *stackEnv) grant(t *testing.T, spec token.GrantSpec) string {
 	t.Helper()
 	spec.Subject, spec.Audience = "alice", token.DevAudience
 	if len(spec.Scope.Methods) == 0 {
@@ -84,7 +42,7 @@ func (e *oneshotEnv) grant(t *testing.T, spec token.GrantSpec) string {
 
 // creds is the metadata carrying grant: with alice's identity token in the
 // two-token profile, alone in the single-token one.
-func (e *oneshotEnv) creds(t *testing.T, grant string) []string {
+func (e *stackEnv) creds(t *testing.T, grant string) []string {
 	t.Helper()
 	if e.single {
 		return []string{"authorization", "Bearer " + grant}
@@ -95,7 +53,7 @@ func (e *oneshotEnv) creds(t *testing.T, grant string) []string {
 }
 
 // read is a Vault/Read of path with the metadata pairs md.
-func (e *oneshotEnv) read(t *testing.T, path string, md ...string) error {
+func (e *stackEnv) read(t *testing.T, path string, md ...string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), md...), 10*time.Second)
 	defer cancel()
@@ -104,7 +62,7 @@ func (e *oneshotEnv) read(t *testing.T, path string, md ...string) error {
 }
 
 // list is a Vault/List of prefix, read to its end, with the metadata pairs md.
-func (e *oneshotEnv) list(t *testing.T, prefix string, md ...string) error {
+func (e *stackEnv) list(t *testing.T, prefix string, md ...string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), md...), 10*time.Second)
 	defer cancel()
@@ -142,7 +100,7 @@ func TestAttack07RefusedCallKeepsOneShot(t *testing.T) {
 		single bool
 	}{{"two-token", false}, {"single-token", true}} {
 		t.Run(profile.name, func(t *testing.T) {
-			e := oneshotStart(t, func(c *stack.Config) { c.SingleToken = profile.single })
+			e := startStack(t, oneshotEpoch, func(c *stack.Config) { c.SingleToken = profile.single })
 			grant := e.grant(t, token.GrantSpec{OneShot: true})
 
 			err := e.list(t, "payroll/", e.creds(t, grant)...)
@@ -164,7 +122,7 @@ func TestAttack07RefusedCallKeepsOneShot(t *testing.T) {
 		})
 	}
 	t.Run("same grant id, different token text", func(t *testing.T) {
-		e := oneshotStart(t, nil)
+		e := startStack(t, oneshotEpoch, nil)
 		first := e.grant(t, token.GrantSpec{OneShot: true, ID: "grant-once"})
 		e.clock.Advance(time.Second) // a new iat: the same grant id signed into another text
 		again := e.grant(t, token.GrantSpec{OneShot: true, ID: "grant-once"})
@@ -183,7 +141,7 @@ func TestAttack07RefusedCallKeepsOneShot(t *testing.T) {
 // ONE_SHOT_REGISTER_FULL. A revocation must likewise outlive exp + leeway.
 func TestAttack08OneShotRegisterBounded(t *testing.T) {
 	t.Run("register", func(t *testing.T) {
-		e := oneshotStart(t, func(c *stack.Config) { c.OneShotCapacity = 2 })
+		e := startStack(t, oneshotEpoch, func(c *stack.Config) { c.OneShotCapacity = 2 })
 		used := []string{e.grant(t, token.GrantSpec{OneShot: true}), e.grant(t, token.GrantSpec{OneShot: true})}
 		for _, g := range used {
 			require.NoError(t, e.read(t, "secrets/db/password", e.creds(t, g)...))
@@ -213,7 +171,7 @@ func TestAttack08OneShotRegisterBounded(t *testing.T) {
 	})
 	t.Run("revocation outlives exp + leeway", func(t *testing.T) {
 		revoked := token.NewRevocationSet()
-		e := oneshotStart(t, func(c *stack.Config) { c.Revocations, c.Leeway = revoked, 2*time.Minute })
+		e := startStack(t, oneshotEpoch, func(c *stack.Config) { c.Revocations, c.Leeway = revoked, 2*time.Minute })
 		raw := e.grant(t, token.GrantSpec{ID: "grant-revoked"})
 		revoked.Revoke("grant-revoked", oneshotEpoch.Add(time.Minute))
 
@@ -240,7 +198,7 @@ func TestAttack10EmptyBearerIsMalformed(t *testing.T) {
 		single bool
 	}{{"two-token", false}, {"single-token", true}} {
 		t.Run(profile.name, func(t *testing.T) {
-			e := oneshotStart(t, func(c *stack.Config) { c.SingleToken = profile.single })
+			e := startStack(t, oneshotEpoch, func(c *stack.Config) { c.SingleToken = profile.single })
 			grant := []string{"x-jit-grant", e.grant(t, token.GrantSpec{})}
 			for _, v := range values {
 				md := append([]string{"authorization", v}, grant...)
@@ -264,7 +222,7 @@ func TestAttack10EmptyBearerIsMalformed(t *testing.T) {
 func TestAttack14CachesBoundedByBytes(t *testing.T) {
 	const budget = 128 << 10
 	const calls = 40
-	e := oneshotStart(t, func(c *stack.Config) { c.CacheBytes = budget })
+	e := startStack(t, oneshotEpoch, func(c *stack.Config) { c.CacheBytes = budget })
 	pad := strings.Repeat("x", 5600) // brings each token close to the 8 KiB limit
 	var idLen, grantLen int
 	for i := range calls {

@@ -9,61 +9,26 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	"github.com/jitbench/jitbench/reference/reason"
-	"github.com/jitbench/jitbench/reference/stack"
 	"github.com/jitbench/jitbench/reference/token"
 )
 
 // tokenEpoch is a whole second, so crafted claims carry the stack's clock exactly.
 var tokenEpoch = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 
-// tokenEnv is the reference stack with the development keys on bufconn, a
-// fake clock, and the trusted development signers an attacker holding a
-// leaked or misused key would have.
-type tokenEnv struct {
-	clock  *clockwork.FakeClock
-	vault  demov1.VaultClient
-	idp    *token.Issuer
-	broker *token.Issuer
-}
-
-func tokenStartStack(t *testing.T) *tokenEnv {
-	t.Helper()
-	e := &tokenEnv{clock: clockwork.NewFakeClockAt(tokenEpoch)}
-	e.idp = token.NewIssuer(token.DevIdentityIssuer, token.DevKeySet(token.DevIdentityIssuer), e.clock)
-	e.broker = token.NewIssuer(token.DevGrantIssuer, token.DevKeySet(token.DevGrantIssuer), e.clock)
-	svc, err := stack.New(stack.Config{Clock: e.clock})
-	require.NoError(t, err)
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = svc.Serve(lis) }()
-	t.Cleanup(svc.Server.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	e.vault = demov1.NewVaultClient(conn)
-	return e
-}
-
 // identity is a valid identity token for alice.
-func (e *tokenEnv) identity(t *testing.T) string {
+func (e *stackEnv) identity(t *testing.T) string {
 	t.Helper()
 	raw, err := e.idp.Identity(token.IdentitySpec{Subject: "alice", Audience: token.DevAudience, TTL: 10 * time.Minute})
 	require.NoError(t, err)
@@ -71,7 +36,7 @@ func (e *tokenEnv) identity(t *testing.T) string {
 }
 
 // call makes a Vault/Read (write: Vault/Write) on secrets/db/password with alice's identity and grant.
-func (e *tokenEnv) call(t *testing.T, write bool, grant string) error {
+func (e *stackEnv) call(t *testing.T, write bool, grant string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -140,7 +105,7 @@ func tokenRequireDenied(t *testing.T, err error, code codes.Code, want reason.Re
 // matched "EXP" to exp and let a later duplicate win, so a trusted key's
 // expired grant was revived and a Read grant widened to every method.
 func TestAttack04ClaimNamesExact(t *testing.T) {
-	e := tokenStartStack(t)
+	e := startStack(t, tokenEpoch, nil)
 	past := fmt.Sprint(tokenEpoch.Add(-time.Hour).Unix())
 	soon := fmt.Sprint(tokenEpoch.Add(5 * time.Minute).Unix())
 	kid := token.DevKeyID(token.DevGrantIssuer, token.EdDSA)
@@ -186,7 +151,7 @@ func TestAttack04ClaimNamesExact(t *testing.T) {
 // times. 9223372000000000000 and 1e19 wrapped to the far past (so nbf was
 // accepted), and exp 1e308 was called expired 2562047h ago.
 func TestAttack05AbsurdTimes(t *testing.T) {
-	e := tokenStartStack(t)
+	e := startStack(t, tokenEpoch, nil)
 	now := tokenEpoch.Unix()
 	tests := []struct {
 		name  string
@@ -217,7 +182,7 @@ func TestAttack05AbsurdTimes(t *testing.T) {
 // entry and a new text for anything keyed on it. The reference issuer emits
 // low-s only and the verifier refuses high-s.
 func TestAttack06ES256HighS(t *testing.T) {
-	e := tokenStartStack(t)
+	e := startStack(t, tokenEpoch, nil)
 	set := token.DevKeySet(token.DevGrantIssuer)
 	require.NoError(t, set.Use(token.DevKeyID(token.DevGrantIssuer, token.ES256)))
 	iss := token.NewIssuer(token.DevGrantIssuer, set, e.clock)
@@ -259,7 +224,7 @@ func tokenDigest(input string) []byte {
 // kind of token, not as signed by an unknown key: the fix is to send the
 // grant, not to refresh keys.
 func TestAttack09IdentityAsGrant(t *testing.T) {
-	e := tokenStartStack(t)
+	e := startStack(t, tokenEpoch, nil)
 	d := tokenRequireDenied(t, e.call(t, false, e.identity(t)), codes.PermissionDenied, reason.GrantWrongType)
 	assert.Equal(t, token.TypeIdentity, d.Metadata["typ"])
 	assert.Equal(t, token.TypeGrant, d.Metadata["expected_typ"])
