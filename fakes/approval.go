@@ -1,8 +1,10 @@
 package fakes
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
@@ -49,9 +51,17 @@ func newApproval(params map[string]any) (Fault, error) {
 		return nil, &ParamError{Key: "deny_share", Msg: "must be between 0 and 1"}
 	}
 	return FaultFunc(func(env Env) (func(), error) {
-		b := env.Broker()
-		b.SetApprover(p.approver(env.Seed()))
-		return func() { b.SetApprover(nil) }, nil
+		var asked atomic.Int64
+		inner := p.approver(env.Seed())
+		remove := env.Broker().SetApprover(ApproverFunc(func(req *jitv1.AccessRequest) Decision {
+			asked.Add(1)
+			return inner.Decide(req)
+		}))
+		env.Effect(func() Effect {
+			n := asked.Load()
+			return Effect{What: fmt.Sprintf("scripted the reviewer (%s): it decided %s", p.describe(), count(n, "request")), Met: n}
+		})
+		return remove, nil
 	}), nil
 }
 
@@ -76,4 +86,15 @@ func (p approvalParams) approver(seed int64) Approver {
 	return ApproverFunc(func(*jitv1.AccessRequest) Decision {
 		return Decision{Approve: approve, After: p.After, Comment: comment}
 	})
+}
+
+// describe words the behaviour: "approve after 300ms", "never answer".
+func (p approvalParams) describe() string {
+	switch p.Behaviour {
+	case BehaviourNever:
+		return "never answer"
+	case BehaviourFlaky:
+		return fmt.Sprintf("deny %g%%, approve the rest, after %v", p.DenyShare*100, p.After)
+	}
+	return p.Behaviour + " after " + p.After.String()
 }

@@ -34,7 +34,7 @@ func TestApprovalBehaviours(t *testing.T) {
 				assert.Equal(t, tt.want, e.broker.Approver().Decide(&jitv1.AccessRequest{Id: "r"}))
 			}
 			remove()
-			assert.Equal(t, []string{"SetApprover(true)", "SetApprover(false)"}, e.broker.Calls())
+			assert.Equal(t, []string{"SetApprover", "RemoveApprover"}, e.broker.Calls())
 		})
 	}
 }

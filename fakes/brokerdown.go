@@ -15,10 +15,10 @@ func newBrokerDown(params map[string]any) (Fault, error) {
 		return nil, err
 	}
 	return FaultFunc(func(env Env) (func(), error) {
-		var undo []func()
+		var layers []*Layer
 		restore := func() {
-			for _, u := range undo {
-				u()
+			for _, l := range layers {
+				l.Remove()
 			}
 		}
 		for _, name := range []string{LinkClientBroker, LinkServiceBroker} {
@@ -27,8 +27,9 @@ func newBrokerDown(params map[string]any) (Fault, error) {
 				restore()
 				return nil, err
 			}
-			undo = append(undo, l.Set(LinkSettings{Reset: true}))
+			layers = append(layers, l.Add(LinkSettings{Reset: true}))
 		}
+		layerEffect(env, "connection", func(met string) string { return "cut the links to the broker: it closed or refused " + met }, layers...)
 		return restore, nil
 	}), nil
 }

@@ -1,6 +1,9 @@
 package fakes
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // KindBrokerRestart names the fault that restarts the broker.
 const KindBrokerRestart = "broker-restart"
@@ -16,5 +19,11 @@ func newBrokerRestart(params map[string]any) (Fault, error) {
 	if err := decodeParams(params, &brokerRestartParams{}); err != nil {
 		return nil, err
 	}
-	return brokerOnce(func(ctx context.Context, b BrokerControl) error { return b.Restart(ctx) }), nil
+	return brokerOnce(func(ctx context.Context, b BrokerControl) (Effect, error) {
+		down, err := b.Restart(ctx)
+		if down <= 0 {
+			return Effect{What: "did not take the broker down"}, err
+		}
+		return Effect{What: "restarted the broker: it was down for " + down.Round(time.Microsecond).String(), Met: 1}, err
+	}), nil
 }

@@ -1,6 +1,10 @@
 package fakes
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // KindClockSkew names the fault that skews one component's clock.
 const KindClockSkew = "clock-skew"
@@ -29,6 +33,25 @@ func newClockSkew(params map[string]any) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
-		return c.Set(p.Offset, p.Drift), nil
+		l := c.Add(p.Offset, p.Drift)
+		layerEffect(env, "time", func(met string) string {
+			return "skewed the " + p.Target + "'s clock (" + p.describe() + "); it was read " + met
+		}, l)
+		return l.Remove, nil
 	}), nil
+}
+
+// describe words the skew: "2m0s ahead", "45s behind, drifting 0.001 s/s".
+func (p clockSkewParams) describe() string {
+	var parts []string
+	switch {
+	case p.Offset > 0:
+		parts = append(parts, p.Offset.String()+" ahead")
+	case p.Offset < 0:
+		parts = append(parts, (-p.Offset).String()+" behind")
+	}
+	if p.Drift != 0 {
+		parts = append(parts, fmt.Sprintf("drifting %g s/s", p.Drift))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -8,6 +8,7 @@ type containerKillParams struct{}
 func init() {
 	register(KindContainerKill, "kills the broker's container with SIGKILL when the window opens and restarts it on its volume when it closes; topology container only",
 		containerKillParams{}, newContainerKill)
+	hold(KindContainerKill, holdsBrokerContainer)
 }
 
 func newContainerKill(params map[string]any) (Fault, error) {

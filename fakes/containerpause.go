@@ -8,6 +8,7 @@ type containerPauseParams struct{}
 func init() {
 	register(KindContainerPause, "freezes the broker's container for the window (docker pause): its connections stay open but nothing answers; topology container only",
 		containerPauseParams{}, newContainerPause)
+	hold(KindContainerPause, holdsBrokerContainer)
 }
 
 func newContainerPause(params map[string]any) (Fault, error) {

@@ -15,10 +15,11 @@ func TestContainerFaults(t *testing.T) {
 	tests := []struct {
 		kind     string
 		on, undo string
+		account  string
 	}{
-		{KindContainerPause, "PauseBroker", "UnpauseBroker"},
-		{KindContainerKill, "KillBroker", "RestartBroker"},
-		{KindNetworkPartition, "DisconnectVault", "ReconnectVault"},
+		{KindContainerPause, "PauseBroker", "UnpauseBroker", "paused the broker"},
+		{KindContainerKill, "KillBroker", "RestartBroker", "killed the broker"},
+		{KindNetworkPartition, "DisconnectVault", "ReconnectVault", "cut the Vault off"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
@@ -32,6 +33,7 @@ func TestContainerFaults(t *testing.T) {
 			remove, err := f.Apply(e)
 			require.NoError(t, err)
 			assert.Equal(t, []string{tt.on}, e.ctrs.Calls(), "the window opened")
+			assert.Equal(t, []Effect{{What: tt.account, Met: 1}}, e.measured(), "the engine's account is the effect")
 			remove()
 			assert.Equal(t, []string{tt.on, tt.undo}, e.ctrs.Calls(), "the window closed")
 			assert.Empty(t, e.broker.Calls(), "the broker's in-process controls are not used")

@@ -17,10 +17,16 @@ func newCredentialsMissing(params map[string]any) (Fault, error) {
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
+	what := map[string]string{CredentialIdentity: "the identity", CredentialGrant: "the grant"}[p.Credential]
+	if what == "" {
+		what = "the identity and the grant"
+	}
 	return FaultFunc(func(env Env) (func(), error) {
-		return env.Client().Update(func(s *ClientSettings) {
+		l := env.Client().Add(func(s *ClientSettings) {
 			s.OmitIdentity = s.OmitIdentity || p.Credential != CredentialGrant
 			s.OmitGrant = s.OmitGrant || p.Credential != CredentialIdentity
-		}), nil
+		})
+		layerEffect(env, "call", func(met string) string { return "left " + what + " off " + met }, l)
+		return l.Remove, nil
 	}), nil
 }

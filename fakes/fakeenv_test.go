@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 )
@@ -19,6 +20,9 @@ type fakeEnv struct {
 	// ctrs is nil for a topology without containers.
 	ctrs *fakeContainers
 	seed int64
+
+	mu      sync.Mutex
+	effects []func() Effect
 }
 
 var _ Env = (*fakeEnv)(nil)
@@ -53,6 +57,23 @@ func (e *fakeEnv) Service() *ServiceKnobs { return &e.service }
 func (e *fakeEnv) Broker() BrokerControl  { return e.broker }
 func (e *fakeEnv) Seed() int64            { return e.seed }
 
+func (e *fakeEnv) Effect(measure func() Effect) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.effects = append(e.effects, measure)
+}
+
+// measured returns the effects the faults recorded, measured now.
+func (e *fakeEnv) measured() []Effect {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Effect, len(e.effects))
+	for i, m := range e.effects {
+		out[i] = m()
+	}
+	return out
+}
+
 func (e *fakeEnv) Containers() (Containers, error) {
 	if e.ctrs == nil {
 		return nil, fmt.Errorf("%w (this one has none)", ErrNoContainers)
@@ -84,26 +105,56 @@ func (c *fakeContainers) Calls() []string {
 	return append([]string(nil), c.calls...)
 }
 
-func (c *fakeContainers) PauseBroker(context.Context) error     { return c.record("PauseBroker") }
-func (c *fakeContainers) UnpauseBroker(context.Context) error   { return c.record("UnpauseBroker") }
-func (c *fakeContainers) KillBroker(context.Context) error      { return c.record("KillBroker") }
-func (c *fakeContainers) RestartBroker(context.Context) error   { return c.record("RestartBroker") }
-func (c *fakeContainers) DisconnectVault(context.Context) error { return c.record("DisconnectVault") }
-func (c *fakeContainers) ReconnectVault(context.Context) error  { return c.record("ReconnectVault") }
-
-// fakeBroker records the control calls faults make.
-type fakeBroker struct {
-	mu       sync.Mutex
-	approver Approver
-	calls    []string
-	err      error
+// did records call and, unless it fails, gives the engine's account of it.
+func (c *fakeContainers) did(call, account string) (string, error) {
+	if err := c.record(call); err != nil {
+		return "", err
+	}
+	return account, nil
 }
 
-func (b *fakeBroker) SetApprover(a Approver) {
+func (c *fakeContainers) PauseBroker(context.Context) (string, error) {
+	return c.did("PauseBroker", "paused the broker")
+}
+func (c *fakeContainers) UnpauseBroker(context.Context) error { return c.record("UnpauseBroker") }
+func (c *fakeContainers) KillBroker(context.Context) (string, error) {
+	return c.did("KillBroker", "killed the broker")
+}
+func (c *fakeContainers) RestartBroker(context.Context) error { return c.record("RestartBroker") }
+func (c *fakeContainers) DisconnectVault(context.Context) (string, error) {
+	return c.did("DisconnectVault", "cut the Vault off")
+}
+func (c *fakeContainers) ReconnectVault(context.Context) error { return c.record("ReconnectVault") }
+
+// fakeBroker records the control calls faults make; its reviewers stack
+// as the harness's do: the last one set decides.
+type fakeBroker struct {
+	mu        sync.Mutex
+	approvers []*Approver
+	calls     []string
+	err       error
+}
+
+func (b *fakeBroker) SetApprover(a Approver) func() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.approver = a
-	b.calls = append(b.calls, fmt.Sprintf("SetApprover(%t)", a != nil))
+	p := &a
+	b.approvers = append(b.approvers, p)
+	b.calls = append(b.calls, "SetApprover")
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.calls = append(b.calls, "RemoveApprover")
+			for i, x := range b.approvers {
+				if x == p {
+					b.approvers = append(b.approvers[:i], b.approvers[i+1:]...)
+					return
+				}
+			}
+		})
+	}
 }
 
 func (b *fakeBroker) record(call string) error {
@@ -114,8 +165,20 @@ func (b *fakeBroker) record(call string) error {
 }
 
 func (b *fakeBroker) RevokeActive(context.Context) (int, error) { return 3, b.record("RevokeActive") }
-func (b *fakeBroker) RotateKey(context.Context) error           { return b.record("RotateKey") }
-func (b *fakeBroker) Restart(context.Context) error             { return b.record("Restart") }
+
+func (b *fakeBroker) RotateKey(context.Context) (string, error) {
+	if err := b.record("RotateKey"); err != nil {
+		return "", err
+	}
+	return "kid-2", nil
+}
+
+func (b *fakeBroker) Restart(context.Context) (time.Duration, error) {
+	if err := b.record("Restart"); err != nil {
+		return 0, err
+	}
+	return 5 * time.Millisecond, nil
+}
 
 func (b *fakeBroker) Calls() []string {
 	b.mu.Lock()
@@ -123,8 +186,12 @@ func (b *fakeBroker) Calls() []string {
 	return append([]string(nil), b.calls...)
 }
 
+// Approver is the reviewer that decides now: the last one set; nil when none is.
 func (b *fakeBroker) Approver() Approver {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.approver
+	if len(b.approvers) == 0 {
+		return nil
+	}
+	return *b.approvers[len(b.approvers)-1]
 }

@@ -16,8 +16,24 @@ import (
 // window opens and the returned remove func when it closes (or at the end
 // of the run). Faults that can only exist from the start (a service built
 // without its stream interceptor) say so with Static.
+//
+// Apply also tells env how to measure what the fault did (Env.Effect): a
+// run checks that the system met every fault, so a fault that records no
+// effect, or one nothing met, fails its run.
 type Fault interface {
 	Apply(env Env) (remove func(), err error)
+}
+
+// Effect is what one fault did to the running system, for the run's report.
+type Effect struct {
+	// What says in words what the fault changed, and how often, e.g. "left the grant off 6 calls".
+	What string
+	// Met counts how often the system met the change while the fault was in
+	// force: calls made under it, reads of a skewed clock, writes,
+	// connections and dials a link fault touched, requests a scripted
+	// reviewer decided, grants revoked, keys made current. 0 means the fault
+	// never acted.
+	Met int64
 }
 
 // FaultFunc adapts a function to Fault.
@@ -53,18 +69,25 @@ type Env interface {
 	Containers() (Containers, error)
 	// Seed is the run's seed, for faults that draw random numbers.
 	Seed() int64
+	// Effect records how to measure what the fault being applied did; the
+	// harness calls measure once the run is over, and reports the effect.
+	Effect(measure func() Effect)
 }
 
 // BrokerControl is what faults may do to the broker.
 type BrokerControl interface {
-	// SetApprover replaces how pending requests are decided (nil: the scenario's default).
-	SetApprover(a Approver)
+	// SetApprover puts a on top of the reviewers that decide pending
+	// requests; remove takes a off only, and the one below decides again
+	// (with none, requests stay pending), whatever order they are removed in.
+	SetApprover(a Approver) (remove func())
 	// RevokeActive revokes every active grant and returns how many it revoked.
 	RevokeActive(ctx context.Context) (int, error)
-	// RotateKey makes a new signing key current; the old one keeps verifying for the overlap.
-	RotateKey(ctx context.Context) error
-	// Restart stops the broker and starts it again on the same store.
-	Restart(ctx context.Context) error
+	// RotateKey makes a new signing key current and returns its key id; the
+	// old one keeps verifying for the overlap.
+	RotateKey(ctx context.Context) (kid string, err error)
+	// Restart stops the broker and starts it again on the same store; it
+	// returns how long the broker was down.
+	Restart(ctx context.Context) (down time.Duration, err error)
 }
 
 // Approver decides pending access requests: the harness calls Decide for

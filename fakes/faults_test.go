@@ -1,7 +1,13 @@
 package fakes
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
+	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/token"
 )
 
@@ -84,12 +91,15 @@ func TestFaultKinds(t *testing.T) {
 		}},
 		{KindRevoke, nil, false, func(t *testing.T, e *fakeEnv) {
 			assert.Equal(t, []string{"RevokeActive"}, e.broker.Calls())
+			assert.Equal(t, []Effect{{What: "revoked 3 active grants", Met: 3}}, e.measured())
 		}},
 		{KindKeyRotation, nil, false, func(t *testing.T, e *fakeEnv) {
 			assert.Equal(t, []string{"RotateKey"}, e.broker.Calls())
+			assert.Equal(t, []Effect{{What: "made signing key kid-2 current", Met: 1}}, e.measured())
 		}},
 		{KindBrokerRestart, nil, false, func(t *testing.T, e *fakeEnv) {
 			assert.Equal(t, []string{"Restart"}, e.broker.Calls())
+			assert.Equal(t, []Effect{{What: "restarted the broker: it was down for 5ms", Met: 1}}, e.measured())
 		}},
 		{KindTokenMutation, map[string]any{"case": "CLM-001"}, false, func(t *testing.T, e *fakeEnv) {
 			s := e.client.Settings()
@@ -113,7 +123,20 @@ func TestFaultKinds(t *testing.T) {
 
 			remove, err := f.Apply(e)
 			require.NoError(t, err)
+			effects := e.measured()
+			require.Len(t, effects, 1, "the fault records what it did")
+			// A broker operation acts once, when applied; the rest act when the system meets them.
+			once := slices.Contains([]string{KindRevoke, KindKeyRotation, KindBrokerRestart}, tt.kind)
+			if !once {
+				assert.Zero(t, effects[0].Met, "nothing met the fault yet: %s", effects[0].What)
+			}
 			tt.applied(t, e)
+			meetEverything(t, e)
+			effects = e.measured()
+			assert.Positive(t, effects[0].Met, "the system met the fault: %s", effects[0].What)
+			if !once {
+				assert.Contains(t, effects[0].What, strconv.FormatInt(effects[0].Met, 10), "the effect says how often")
+			}
 			remove()
 
 			assert.Equal(t, ClientSettings{}, withoutFuncs(e.client.Settings()), "client restored")
@@ -128,6 +151,44 @@ func TestFaultKinds(t *testing.T) {
 			}
 			assert.Nil(t, e.broker.Approver(), "approver restored")
 		})
+	}
+}
+
+// meetEverything does what a running system does with every setting a
+// fault can change: a call reads the client knobs (forging and bending its
+// credentials as they say), the service is built from its knobs, every
+// component reads its clock, every link is dialled and written on, and the
+// reviewer is asked about a request.
+func meetEverything(t *testing.T, e *fakeEnv) {
+	t.Helper()
+	s := e.client.Use()
+	if s.Mutate != nil {
+		s.Mutate(CredentialGrant, "a.b.c")
+		s.Mutate(CredentialIdentity, "a.b.c")
+	}
+	if s.IdentityHeader != nil {
+		s.IdentityHeader("t")
+	}
+	e.service.Use()
+	for _, c := range e.clocks {
+		c.Now()
+	}
+	for _, l := range e.links {
+		c, err := l.Dialer(func(context.Context, string) (net.Conn, error) {
+			a, b := net.Pipe()
+			go func() { _, _ = io.Copy(io.Discard, b) }() // the peer reads what comes
+			t.Cleanup(func() { _ = b.Close() })
+			return a, nil
+		})(t.Context(), "x")
+		if err != nil {
+			continue // refused: a reset layer counted the dial
+		}
+		_, err = c.Write([]byte("x"))
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+	}
+	if a := e.broker.Approver(); a != nil {
+		a.Decide(&jitv1.AccessRequest{Id: "r"})
 	}
 }
 
@@ -224,28 +285,138 @@ func TestFaultsReportEnvErrors(t *testing.T) {
 	require.ErrorContains(t, err, "broker on fire")
 }
 
-// TestOverlappingFaultsCompose applies two faults to one clock and one link
-// and closes their windows in the order they opened: the second must
-// survive the first's removal.
+// TestOverlappingFaultsCompose applies two faults to one setting (a clock,
+// a link, the client's knobs, the service's knobs, the reviewer) and closes
+// their windows in either order: the fault still open must keep its whole
+// effect, and once both are closed nothing of either is left. Before the
+// knobs had layers, closing the first window restored the settings it had
+// found, wiping the second fault (credentials-missing identity at 0-300ms
+// plus credentials-missing grant from 100ms left no GRANT_MISSING at all).
 func TestOverlappingFaultsCompose(t *testing.T) {
-	e := newFakeEnv(clockwork.NewFakeClockAt(t0))
-	apply := func(kind string, params map[string]any) func() {
-		f, err := New(kind, params)
+	type fault struct {
+		kind   string
+		params map[string]any
+	}
+	tests := []struct {
+		name   string
+		first  fault
+		second fault
+	}{
+		{"two clock skews", fault{KindClockSkew, map[string]any{"target": "service", "offset": "1m"}},
+			fault{KindClockSkew, map[string]any{"target": "service", "offset": "10s"}}},
+		{"two link faults", fault{KindNetwork, map[string]any{"link": "client-service", "latency": "100ms"}},
+			fault{KindNetwork, map[string]any{"link": "client-service", "blackhole": true}}},
+		{"broker-down and a link fault", fault{KindBrokerDown, nil},
+			fault{KindNetwork, map[string]any{"link": "client-broker", "latency": "1s"}}},
+		{"identity then grant left off", fault{KindCredentialsMissing, map[string]any{"credential": "identity"}},
+			fault{KindCredentialsMissing, map[string]any{"credential": "grant"}}},
+		{"both credentials then the grant", fault{KindCredentialsMissing, map[string]any{"credential": "both"}},
+			fault{KindCredentialsMissing, map[string]any{"credential": "grant"}}},
+		{"two deadlines", fault{KindShortDeadline, map[string]any{"deadline": "1ms"}},
+			fault{KindShortDeadline, map[string]any{"deadline": "5ms"}}},
+		{"retries and a deadline", fault{KindRetryWithoutDeadlineExtension, map[string]any{"retries": 2}},
+			fault{KindShortDeadline, map[string]any{"deadline": "5ms"}}},
+		{"streams and credentials", fault{KindTokensNotPropagated, nil},
+			fault{KindCredentialsMissing, map[string]any{"credential": "both"}}},
+		{"two retry settings", fault{KindRetryWithoutDeadlineExtension, map[string]any{"retries": 2}},
+			fault{KindRetryWithoutDeadlineExtension, map[string]any{"retries": 5, "extend": true}}},
+		{"two forgeries", fault{KindTokenMutation, map[string]any{"case": "CLM-001"}},
+			fault{KindTokenMutation, map[string]any{"credential": "identity", "case": "ID-003"}}},
+		{"forgery and credentials", fault{KindTokenMutation, map[string]any{"case": "SIG-002"}},
+			fault{KindCredentialsMissing, map[string]any{"credential": "identity"}}},
+		{"service algorithms and keys", fault{KindVerifierAlgorithms, map[string]any{"algorithms": []any{"ES256"}}},
+			fault{KindVerifierWrongKey, nil}},
+		{"service keys and interceptor", fault{KindVerifierWrongKey, nil}, fault{KindStreamInterceptorMissing, nil}},
+		{"two reviewers", fault{KindApproval, map[string]any{"behaviour": "deny"}},
+			fault{KindApproval, map[string]any{"behaviour": "approve", "after": "1s"}}},
+		{"reviewer and credentials", fault{KindApproval, map[string]any{"behaviour": "never"}},
+			fault{KindCredentialsMissing, map[string]any{"credential": "grant"}}},
+	}
+	apply := func(t *testing.T, e *fakeEnv, f fault) func() {
+		t.Helper()
+		impl, err := New(f.kind, f.params)
 		require.NoError(t, err)
-		remove, err := f.Apply(e)
+		remove, err := impl.Apply(e)
 		require.NoError(t, err)
 		return remove
 	}
-	skewA := apply(KindClockSkew, map[string]any{"target": "service", "offset": "1m"})
-	skewB := apply(KindClockSkew, map[string]any{"target": "service", "offset": "10s"})
-	netA := apply(KindNetwork, map[string]any{"link": "client-service", "latency": "100ms"})
-	netB := apply(KindNetwork, map[string]any{"link": "client-service", "blackhole": true})
-	skewA()
-	netA()
-	assert.Equal(t, 10*time.Second, e.clocks[TargetService].Offset())
-	assert.Equal(t, LinkSettings{Blackhole: true}, e.links[LinkClientService].Settings())
-	skewB()
-	netB()
-	assert.Zero(t, e.clocks[TargetService].Offset())
-	assert.Equal(t, LinkSettings{}, e.links[LinkClientService].Settings())
+	// alone is what f does on an Env of its own.
+	alone := func(t *testing.T, f fault) envState {
+		e := newFakeEnv(clockwork.NewFakeClockAt(t0))
+		apply(t, e, f)
+		return stateOf(e)
+	}
+	for _, tt := range tests {
+		for _, order := range []string{"first closes first", "second closes first"} {
+			t.Run(tt.name+"/"+order, func(t *testing.T) {
+				e := newFakeEnv(clockwork.NewFakeClockAt(t0))
+				removeFirst := apply(t, e, tt.first)
+				removeSecond := apply(t, e, tt.second)
+				if order == "first closes first" {
+					removeFirst()
+					assert.Equal(t, alone(t, tt.second), stateOf(e), "the second fault keeps its whole effect")
+					removeSecond()
+				} else {
+					removeSecond()
+					assert.Equal(t, alone(t, tt.first), stateOf(e), "the first fault keeps its whole effect")
+					removeFirst()
+				}
+				assert.Equal(t, envState{}, stateOf(e), "nothing of either is left")
+			})
+		}
+	}
+}
+
+// envState is what faults can change on a fakeEnv, comparable: funcs are
+// reduced to what they do to a sample token.
+type envState struct {
+	Client         ClientSettings
+	Mutates        [2]string
+	IdentityHeader []string
+	Service        ServiceSettings
+	Offsets        map[string]time.Duration
+	Links          map[string]LinkSettings
+	Decision       *Decision
+}
+
+func stateOf(e *fakeEnv) envState {
+	var st envState
+	st.Client = withoutFuncs(e.client.Settings())
+	if m := e.client.Settings().Mutate; m != nil {
+		// Forgeries are signed afresh each time: compare their shape, not their bytes.
+		st.Mutates = [2]string{shape(m(CredentialGrant, "")), shape(m(CredentialIdentity, ""))}
+	}
+	if h := e.client.Settings().IdentityHeader; h != nil {
+		st.IdentityHeader = h("t")
+	}
+	st.Service = e.service.Settings()
+	for name, c := range e.clocks {
+		if off := c.Offset(); off != 0 {
+			if st.Offsets == nil {
+				st.Offsets = map[string]time.Duration{}
+			}
+			st.Offsets[name] = off
+		}
+	}
+	for name, l := range e.links {
+		if s := l.Settings(); s != (LinkSettings{}) {
+			if st.Links == nil {
+				st.Links = map[string]LinkSettings{}
+			}
+			st.Links[name] = s
+		}
+	}
+	if a := e.broker.Approver(); a != nil {
+		d := a.Decide(&jitv1.AccessRequest{Id: "r"})
+		st.Decision = &d
+	}
+	return st
+}
+
+// shape says whether a forged token is empty, and how many parts it has.
+func shape(tok string) string {
+	if tok == "" {
+		return "empty"
+	}
+	return strconv.Itoa(strings.Count(tok, ".")+1) + " parts"
 }

@@ -16,5 +16,11 @@ func newKeyRotation(params map[string]any) (Fault, error) {
 	if err := decodeParams(params, &keyRotationParams{}); err != nil {
 		return nil, err
 	}
-	return brokerOnce(func(ctx context.Context, b BrokerControl) error { return b.RotateKey(ctx) }), nil
+	return brokerOnce(func(ctx context.Context, b BrokerControl) (Effect, error) {
+		kid, err := b.RotateKey(ctx)
+		if kid == "" {
+			return Effect{What: "made no new signing key current"}, err
+		}
+		return Effect{What: "made signing key " + kid + " current", Met: 1}, err
+	}), nil
 }

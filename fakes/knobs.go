@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -45,9 +46,23 @@ type ServiceSettings struct {
 type ServiceKnobs = Knobs[ServiceSettings]
 
 // Knobs holds settings of type T that faults change while calls run.
+//
+// Each fault's change is a layer of its own: the settings in force are the
+// zero T with every layer's change applied in the order they were added,
+// and removing a layer recomputes them from the ones left. So two faults on
+// one knob undo cleanly whatever order their windows close in, as skews on
+// a clock and settings on a link do. A change must therefore depend only on
+// the settings it is given (it is run again whenever a layer comes or goes).
 type Knobs[T any] struct {
-	mu sync.RWMutex
-	s  T
+	mu     sync.RWMutex
+	s      T // the layers applied, recomputed on every change
+	layers []*knobLayer[T]
+}
+
+// knobLayer is one fault's change.
+type knobLayer[T any] struct {
+	change func(*T)
+	*Layer
 }
 
 // Settings returns a copy of the current settings.
@@ -57,19 +72,47 @@ func (k *Knobs[T]) Settings() T {
 	return k.s
 }
 
-// Update changes the settings with f and returns a func that restores the
-// previous ones. Two faults on one knob restore correctly only when removed
-// in the reverse order they were applied: at the end of a run the harness
-// removes the last applied first, but a window that closes mid-run restores
-// the snapshot taken when it opened.
-func (k *Knobs[T]) Update(f func(*T)) (restore func()) {
-	k.mu.Lock()
-	prev := k.s
-	f(&k.s)
-	k.mu.Unlock()
-	return func() {
-		k.mu.Lock()
-		k.s = prev
-		k.mu.Unlock()
+// Use returns the current settings for one use (a call made with them, a
+// service built from them) and counts that use on every layer in force.
+func (k *Knobs[T]) Use() T {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	for _, l := range k.layers {
+		l.meet(1)
 	}
+	return k.s
+}
+
+// Add applies change as a layer of its own and returns it: Remove takes
+// that change off and leaves every other layer in force.
+func (k *Knobs[T]) Add(change func(*T)) *Layer {
+	kl := &knobLayer[T]{change: change}
+	kl.Layer = newLayer(func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if i := slices.Index(k.layers, kl); i >= 0 {
+			k.layers = slices.Delete(k.layers, i, i+1)
+			k.recomputeLocked()
+		}
+	})
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.layers = append(k.layers, kl)
+	k.recomputeLocked()
+	return kl.Layer
+}
+
+// Update applies change as a layer of its own and returns the func that
+// removes it (Add(change).Remove).
+func (k *Knobs[T]) Update(change func(*T)) (restore func()) {
+	return k.Add(change).Remove
+}
+
+// recomputeLocked applies the layers, oldest first, to the zero settings.
+func (k *Knobs[T]) recomputeLocked() {
+	var s T
+	for _, l := range k.layers {
+		l.change(&s)
+	}
+	k.s = s
 }

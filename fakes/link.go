@@ -27,14 +27,16 @@ import (
 // Settings compose: every Set adds a layer and its restore removes exactly
 // that layer (latencies and jitters add up, blackhole and reset hold while
 // any layer asks for them, the lowest bandwidth wins), so overlapping
-// network faults undo cleanly in any order.
+// network faults undo cleanly in any order. Each layer counts what it
+// touched: writes and reads it delayed, throttled or swallowed, connections
+// it closed and dials it refused.
 type Link struct {
 	name  string
 	clock clockwork.Clock
 
 	mu     sync.Mutex
 	rng    *rand.Rand
-	layers []*LinkSettings
+	layers []*linkLayer
 	conns  map[*linkConn]struct{}
 
 	// goroutines tracks every goroutine the link started, so tests can
@@ -99,6 +101,12 @@ func (l *Link) Settings() LinkSettings {
 	return l.effectiveLocked()
 }
 
+// linkLayer is one Set.
+type linkLayer struct {
+	LinkSettings
+	*Layer
+}
+
 func (l *Link) effectiveLocked() LinkSettings {
 	var s LinkSettings
 	for _, x := range l.layers {
@@ -116,32 +124,46 @@ func (l *Link) effectiveLocked() LinkSettings {
 // Set adds s on top of the link's settings; live connections see it at
 // once. The returned restore removes this layer only; calling it again does
 // nothing.
-func (l *Link) Set(s LinkSettings) (restore func()) {
-	layer := &s
+func (l *Link) Set(s LinkSettings) (restore func()) { return l.Add(s).Remove }
+
+// Add is Set returning the settings' layer, which also counts what it
+// touched while in force: writes and reads it shaped, connections it
+// closed, dials it refused.
+func (l *Link) Add(s LinkSettings) *Layer {
+	layer := &linkLayer{LinkSettings: s}
+	layer.Layer = newLayer(func() {
+		l.mu.Lock()
+		if i := slices.Index(l.layers, layer); i >= 0 {
+			l.layers = slices.Delete(l.layers, i, i+1)
+		}
+		conns := l.snapshotLocked()
+		l.mu.Unlock()
+		for _, c := range conns {
+			c.wake() // a lifted blackhole must release blocked reads
+		}
+	})
 	l.mu.Lock()
 	l.layers = append(l.layers, layer)
 	conns := l.snapshotLocked()
 	l.mu.Unlock()
 	for _, c := range conns {
 		if s.Reset {
-			c.closeWith(ErrReset)
+			if c.closeWith(ErrReset) {
+				layer.meet(1)
+			}
 		} else {
 			c.wake()
 		}
 	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			if i := slices.Index(l.layers, layer); i >= 0 {
-				l.layers = slices.Delete(l.layers, i, i+1)
-			}
-			conns := l.snapshotLocked()
-			l.mu.Unlock()
-			for _, c := range conns {
-				c.wake() // a lifted blackhole must release blocked reads
-			}
-		})
+	return layer.Layer
+}
+
+// refusedLocked counts a refused dial on every reset layer.
+func (l *Link) refusedLocked() {
+	for _, x := range l.layers {
+		if x.Reset {
+			x.meet(1)
+		}
 	}
 }
 
@@ -165,7 +187,13 @@ func (l *Link) Conns() int {
 // fails at once with ErrReset instead.
 func (l *Link) Dialer(next func(ctx context.Context, addr string) (net.Conn, error)) func(ctx context.Context, addr string) (net.Conn, error) {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
-		if l.Settings().Reset {
+		l.mu.Lock()
+		reset := l.effectiveLocked().Reset
+		if reset {
+			l.refusedLocked()
+		}
+		l.mu.Unlock()
+		if reset {
 			return nil, &net.OpError{Op: "dial", Net: "jitbench-" + l.name, Err: ErrReset}
 		}
 		c, err := next(ctx, addr)
@@ -187,6 +215,7 @@ func (l *Link) Wrap(c net.Conn) (net.Conn, error) {
 	}
 	l.mu.Lock()
 	if l.effectiveLocked().Reset {
+		l.refusedLocked()
 		l.mu.Unlock()
 		_ = c.Close()
 		return nil, &net.OpError{Op: "dial", Net: "jitbench-" + l.name, Err: ErrReset}
@@ -210,6 +239,9 @@ func (l *Link) forget(c *linkConn) {
 func (l *Link) schedule(d *direction, n int, now time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	s := l.effectiveLocked()
+	for _, x := range l.layers {
+		x.meet(1)
+	}
 	delay := s.Latency
 	if s.Jitter > 0 {
 		delay += time.Duration(l.rng.Int64N(int64(2*s.Jitter)+1)) - s.Jitter

@@ -1,6 +1,10 @@
 package fakes
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // KindNetwork names the fault that degrades one network link.
 const KindNetwork = "network"
@@ -42,6 +46,31 @@ func newNetwork(params map[string]any) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
-		return l.Set(s), nil
+		layer := l.Add(s)
+		layerEffect(env, "time", func(met string) string {
+			return "shaped link " + p.Link + " (" + s.describe() + "): it acted on writes, reads, connections or dials " + met
+		}, layer)
+		return layer.Remove, nil
 	}), nil
+}
+
+// describe words the settings: "latency 50ms, jitter 5ms", "reset".
+func (s LinkSettings) describe() string {
+	var parts []string
+	if s.Latency > 0 {
+		parts = append(parts, "latency "+s.Latency.String())
+	}
+	if s.Jitter > 0 {
+		parts = append(parts, "jitter "+s.Jitter.String())
+	}
+	if s.Blackhole {
+		parts = append(parts, "blackhole")
+	}
+	if s.Reset {
+		parts = append(parts, "reset")
+	}
+	if s.BandwidthBytesPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("bandwidth %d B/s", s.BandwidthBytesPerSec))
+	}
+	return strings.Join(parts, ", ")
 }

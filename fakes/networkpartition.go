@@ -8,6 +8,7 @@ type networkPartitionParams struct{}
 func init() {
 	register(KindNetworkPartition, "disconnects the service's container from the network it shares with the broker for the window, then reconnects it; callers still reach both; topology container only",
 		networkPartitionParams{}, newNetworkPartition)
+	hold(KindNetworkPartition, holdsVaultNetwork)
 }
 
 func newNetworkPartition(params map[string]any) (Fault, error) {

@@ -36,6 +36,10 @@ var ErrUnknownKind = errors.New("unknown fault kind")
 type kindEntry struct {
 	factory Factory
 	doc     KindDoc
+	// holds names what a fault of the kind takes whole while its window is
+	// open (the broker's container, say), so two such faults cannot
+	// overlap; empty for kinds whose faults add layers that compose.
+	holds string
 }
 
 // registry maps kind names to factories; kinds register from init, so the
@@ -76,6 +80,31 @@ func Document(kind string, doc KindDoc) {
 func register(kind, summary string, params any, f Factory) {
 	Register(kind, f)
 	Document(kind, KindDoc{Summary: summary, Params: paramDocs(params)})
+}
+
+// hold marks a registered kind as taking what whole while its window is
+// open: two faults that hold the same thing cannot overlap (a paused
+// container cannot be killed, a partition cannot be cut twice), where
+// layered settings compose. It panics for an unregistered kind.
+func hold(kind, what string) {
+	registry.Lock()
+	defer registry.Unlock()
+	e, ok := registry.kinds[kind]
+	if !ok {
+		panic(fmt.Sprintf("fakes: hold for unregistered fault kind %q", kind))
+	}
+	e.holds = what
+	registry.kinds[kind] = e
+}
+
+// Holds names what a fault of kind takes whole while its window is open
+// ("the broker's container"): the scenario loader refuses two faults that
+// hold the same thing with overlapping windows. It is "" for the kinds whose
+// faults compose as layers, and for an unknown kind.
+func Holds(kind string) string {
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.kinds[kind].holds
 }
 
 // New builds a fault of kind from params; an unknown kind is ErrUnknownKind

@@ -1,5 +1,7 @@
 package fakes
 
+import "fmt"
+
 // KindRetryWithoutDeadlineExtension names the fault where the client retries inside its first deadline.
 const KindRetryWithoutDeadlineExtension = "retry-without-deadline-extension"
 
@@ -21,10 +23,16 @@ func newRetry(params map[string]any) (Fault, error) {
 	if p.Retries < 1 {
 		return nil, &ParamError{Key: "retries", Msg: "must be at least 1"}
 	}
+	how := "sharing the first attempt's deadline"
+	if p.Extend {
+		how = "each retry with a fresh deadline"
+	}
 	return FaultFunc(func(env Env) (func(), error) {
-		return env.Client().Update(func(s *ClientSettings) {
+		l := env.Client().Add(func(s *ClientSettings) {
 			s.Retries = p.Retries
 			s.ExtendDeadlineOnRetry = p.Extend
-		}), nil
+		})
+		layerEffect(env, "call", func(met string) string { return fmt.Sprintf("let %s retry up to %d times, %s", met, p.Retries, how) }, l)
+		return l.Remove, nil
 	}), nil
 }

@@ -15,8 +15,8 @@ func newRevoke(params map[string]any) (Fault, error) {
 	if err := decodeParams(params, &revokeParams{}); err != nil {
 		return nil, err
 	}
-	return brokerOnce(func(ctx context.Context, b BrokerControl) error {
-		_, err := b.RevokeActive(ctx)
-		return err
+	return brokerOnce(func(ctx context.Context, b BrokerControl) (Effect, error) {
+		n, err := b.RevokeActive(ctx)
+		return Effect{What: "revoked " + count(int64(n), "active grant"), Met: int64(n)}, err
 	}), nil
 }

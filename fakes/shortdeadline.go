@@ -23,6 +23,8 @@ func newShortDeadline(params map[string]any) (Fault, error) {
 		return nil, &ParamError{Key: "deadline", Msg: "must be positive"}
 	}
 	return FaultFunc(func(env Env) (func(), error) {
-		return env.Client().Update(func(s *ClientSettings) { s.Deadline = p.Deadline }), nil
+		l := env.Client().Add(func(s *ClientSettings) { s.Deadline = p.Deadline })
+		layerEffect(env, "call", func(met string) string { return "gave " + met + " a " + p.Deadline.String() + " deadline" }, l)
+		return l.Remove, nil
 	}), nil
 }

@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 //
 // Skews compose: every Set adds a layer and its restore removes exactly that
 // layer, so two overlapping clock-skew faults undo cleanly whatever order
-// their windows close in. It is safe for concurrent use.
+// their windows close in. Each layer counts the reads of the skewed time
+// (Now, Since, Until) made while it was in force. It is safe for concurrent use.
 type SkewClock struct {
 	base clockwork.Clock
 
@@ -32,6 +34,7 @@ type skewLayer struct {
 	offset time.Duration
 	drift  float64
 	since  time.Time
+	*Layer
 }
 
 var _ clockwork.Clock = (*SkewClock)(nil)
@@ -52,33 +55,39 @@ func (c *SkewClock) Base() clockwork.Clock { return c.base }
 // any skew already set. The returned restore removes this skew only; calling
 // it again does nothing.
 func (c *SkewClock) Set(offset time.Duration, drift float64) (restore func()) {
+	return c.Add(offset, drift).Remove
+}
+
+// Add is Set returning the skew's layer, which also counts the reads of
+// the skewed time while it is in force.
+func (c *SkewClock) Add(offset time.Duration, drift float64) *Layer {
 	l := &skewLayer{offset: offset, drift: drift, since: c.base.Now()}
+	l.Layer = newLayer(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if i := slices.Index(c.layers, l); i >= 0 {
+			c.layers = slices.Delete(c.layers, i, i+1)
+		}
+	})
 	c.mu.Lock()
 	c.layers = append(c.layers, l)
 	c.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			for i, x := range c.layers {
-				if x == l {
-					c.layers = append(c.layers[:i], c.layers[i+1:]...)
-					return
-				}
-			}
-		})
-	}
+	return l.Layer
 }
 
-// Offset returns how far this clock is from its base right now, drift included.
-func (c *SkewClock) Offset() time.Duration { return c.offsetAt(c.base.Now()) }
+// Offset returns how far this clock is from its base right now, drift
+// included. It is not a read of the skewed time: no layer counts it.
+func (c *SkewClock) Offset() time.Duration { return c.offsetAt(c.base.Now(), false) }
 
-func (c *SkewClock) offsetAt(now time.Time) time.Duration {
+// offsetAt sums the layers' skews at now; read counts it on each layer.
+func (c *SkewClock) offsetAt(now time.Time, read bool) time.Duration {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var total time.Duration
 	for _, l := range c.layers {
+		if read {
+			l.meet(1)
+		}
 		total += l.offset
 		if l.drift != 0 {
 			total += time.Duration(l.drift * float64(now.Sub(l.since)))
@@ -90,7 +99,7 @@ func (c *SkewClock) offsetAt(now time.Time) time.Duration {
 // Now returns the base time plus the current skew.
 func (c *SkewClock) Now() time.Time {
 	now := c.base.Now()
-	return now.Add(c.offsetAt(now))
+	return now.Add(c.offsetAt(now, true))
 }
 
 // Since measures from the skewed now, as a skewed machine would.

@@ -15,6 +15,8 @@ func newStreamInterceptorMissing(params map[string]any) (Fault, error) {
 		return nil, err
 	}
 	return StaticFunc(func(env Env) (func(), error) {
-		return env.Service().Update(func(s *ServiceSettings) { s.NoStreamInterceptor = true }), nil
+		l := env.Service().Add(func(s *ServiceSettings) { s.NoStreamInterceptor = true })
+		layerEffect(env, "build", func(met string) string { return "built the service without its stream interceptor (" + met + ")" }, l)
+		return l.Remove, nil
 	}), nil
 }

@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jitbench/jitbench/reference/token"
 )
@@ -39,8 +40,10 @@ func newTokenMutation(params map[string]any) (Fault, error) {
 
 // headerMutation makes the identity header malformed (ID-002, ID-003).
 func headerMutation(env Env, id string) func() {
-	return env.Client().Update(func(s *ClientSettings) {
+	var sent atomic.Int64
+	l := env.Client().Add(func(s *ClientSettings) {
 		s.IdentityHeader = func(tok string) []string {
+			sent.Add(1)
 			v, err := IdentityHeaderValues(id, tok)
 			if err != nil { // cannot happen: the case was checked when the fault was built
 				return []string{"Bearer " + tok}
@@ -48,6 +51,11 @@ func headerMutation(env Env, id string) func() {
 			return v
 		}
 	})
+	env.Effect(func() Effect {
+		n := sent.Load()
+		return Effect{What: fmt.Sprintf("sent a malformed identity header (%s) %s", id, count(n, "time")), Met: n}
+	})
+	return l.Remove
 }
 
 // forgeMutation forges p.Credential on every call with a Forger holding the
@@ -62,7 +70,8 @@ func forgeMutation(env Env, p tokenMutationParams) (func(), error) {
 	if _, err := f.Mutate(p.Case, ""); err != nil {
 		return nil, err
 	}
-	return env.Client().Update(func(s *ClientSettings) {
+	var forged atomic.Int64
+	l := env.Client().Add(func(s *ClientSettings) {
 		prev := s.Mutate
 		s.Mutate = func(credential, tok string) string {
 			if prev != nil {
@@ -71,6 +80,7 @@ func forgeMutation(env Env, p tokenMutationParams) (func(), error) {
 			if credential != p.Credential {
 				return tok
 			}
+			forged.Add(1)
 			out, err := f.Mutate(p.Case, tok)
 			if err != nil {
 				// The client's token could not be taken apart (another
@@ -82,7 +92,12 @@ func forgeMutation(env Env, p tokenMutationParams) (func(), error) {
 			}
 			return out
 		}
-	}), nil
+	})
+	env.Effect(func() Effect {
+		n := forged.Load()
+		return Effect{What: fmt.Sprintf("forged the %s (%s) %s", p.Credential, p.Case, count(n, "time")), Met: n}
+	})
+	return l.Remove, nil
 }
 
 // envForger returns a Forger for credential that places time cases against

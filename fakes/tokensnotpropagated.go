@@ -20,9 +20,11 @@ func newTokensNotPropagated(params map[string]any) (Fault, error) {
 		return nil, err
 	}
 	return FaultFunc(func(env Env) (func(), error) {
-		return env.Client().Update(func(s *ClientSettings) {
+		l := env.Client().Add(func(s *ClientSettings) {
 			s.OmitOnStreams = true
 			s.Method = p.Method
-		}), nil
+		})
+		layerEffect(env, "call", func(met string) string { return "sent " + met + " to " + p.Method + " with no credentials on streams" }, l)
+		return l.Remove, nil
 	}), nil
 }

@@ -3,6 +3,7 @@ package fakes
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jitbench/jitbench/reference/token"
 )
@@ -34,6 +35,10 @@ func newVerifierAlgorithms(params map[string]any) (Fault, error) {
 	}
 	algs := slices.Clone(p.Algorithms)
 	return StaticFunc(func(env Env) (func(), error) {
-		return env.Service().Update(func(s *ServiceSettings) { s.Algorithms = slices.Clone(algs) }), nil
+		l := env.Service().Add(func(s *ServiceSettings) { s.Algorithms = slices.Clone(algs) })
+		layerEffect(env, "build", func(met string) string {
+			return "built the service accepting only " + strings.Join(algs, ", ") + " (" + met + ")"
+		}, l)
+		return l.Remove, nil
 	}), nil
 }

@@ -15,6 +15,10 @@ func newVerifierWrongKey(params map[string]any) (Fault, error) {
 		return nil, err
 	}
 	return StaticFunc(func(env Env) (func(), error) {
-		return env.Service().Update(func(s *ServiceSettings) { s.WrongGrantKeys = true }), nil
+		l := env.Service().Add(func(s *ServiceSettings) { s.WrongGrantKeys = true })
+		layerEffect(env, "build", func(met string) string {
+			return "built the service trusting grant keys the broker never signs with (" + met + ")"
+		}, l)
+		return l.Remove, nil
 	}), nil
 }

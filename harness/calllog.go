@@ -18,9 +18,15 @@ type callLog struct {
 	start  time.Time // the run's start: outcomes' At counts from it
 	phase  load.PhaseFunc
 
-	mu      sync.Mutex
-	pending map[uint64]Outcome // made, not yet recorded by the generator
-	done    []Outcome
+	// afterCall, when set, is told how many calls have finished each time
+	// one does, before its caller makes the next (the timeline opens the
+	// windows that wait for calls).
+	afterCall func(n int)
+
+	mu       sync.Mutex
+	pending  map[uint64]Outcome // made, not yet recorded by the generator
+	done     []Outcome
+	finishes int // calls finished, warm-up included
 }
 
 var (
@@ -55,16 +61,22 @@ func (l *callLog) ObservePhases(f load.PhaseFunc) { l.phase = f }
 // finished is the generator's Observe hook: the call's outcome takes the
 // number, start and latency the result recorded, so outcomes and
 // histograms agree. Warm-up calls are left out, as the result leaves them.
+// The generator calls it on the caller's goroutine, so afterCall acts
+// before that caller's next call.
 func (l *callLog) finished(f load.Finished) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.finishes++
+	n := l.finishes
 	out := l.pending[f.Seq]
 	delete(l.pending, f.Seq)
-	if !f.Measured {
-		return
+	if f.Measured {
+		out.Index, out.At, out.Latency = int(f.Seq), f.Start.Sub(l.start), f.Latency
+		l.done = append(l.done, out)
 	}
-	out.Index, out.At, out.Latency = int(f.Seq), f.Start.Sub(l.start), f.Latency
-	l.done = append(l.done, out)
+	l.mu.Unlock()
+	if l.afterCall != nil {
+		l.afterCall(n)
+	}
 }
 
 // outcomes returns the recorded outcomes in call order.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,7 +175,9 @@ func (c *clusterSystem) revoke(ctx context.Context, in *jitv1.RevokeRequest) err
 	return err
 }
 
-func (c *clusterSystem) rotateKey(context.Context) error { return reach{TopologyContainer}.rotate() }
+func (c *clusterSystem) rotateKey(context.Context) (string, error) {
+	return "", reach{TopologyContainer}.rotate()
+}
 
 // restartBroker stops the broker cleanly (SIGTERM) and starts its
 // container again on the same volume and port.
@@ -233,6 +236,38 @@ type undoReporter struct {
 }
 
 var _ fakes.Containers = undoReporter{}
+
+// PauseBroker implements fakes.Containers: the engine froze the container when it returns.
+func (u undoReporter) PauseBroker(ctx context.Context) (string, error) {
+	if err := u.Cluster.PauseBroker(ctx); err != nil {
+		return "", err
+	}
+	return "paused the broker's container", nil
+}
+
+// KillBroker implements fakes.Containers: the container has stopped when it returns.
+func (u undoReporter) KillBroker(ctx context.Context) (string, error) {
+	if err := u.Cluster.KillBroker(ctx); err != nil {
+		return "", err
+	}
+	return "killed the broker's container (SIGKILL); it stopped", nil
+}
+
+// DisconnectVault implements fakes.Containers, with the networks the engine
+// says the Vault is left on.
+func (u undoReporter) DisconnectVault(ctx context.Context) (string, error) {
+	if err := u.Cluster.DisconnectVault(ctx); err != nil {
+		return "", err
+	}
+	nets, err := u.Cluster.VaultNetworks(ctx)
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(nets, u.Cluster.PrivateNetwork()) {
+		return "", fmt.Errorf("the Vault is still on %s after its disconnection", u.Cluster.PrivateNetwork())
+	}
+	return fmt.Sprintf("cut the service's container from the broker's network (left on %s)", strings.Join(nets, ", ")), nil
+}
 
 // UnpauseBroker implements fakes.Containers, reporting its error.
 func (u undoReporter) UnpauseBroker(ctx context.Context) error {

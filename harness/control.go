@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jitbench/jitbench/fakes"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
@@ -13,8 +14,8 @@ type brokerControl struct{ e *Env }
 
 var _ fakes.BrokerControl = brokerControl{}
 
-// SetApprover implements fakes.BrokerControl.
-func (c brokerControl) SetApprover(a fakes.Approver) { c.e.reviewer.set(a) }
+// SetApprover implements fakes.BrokerControl: a goes on top of the reviewer's approvers.
+func (c brokerControl) SetApprover(a fakes.Approver) (remove func()) { return c.e.reviewer.push(a) }
 
 // RevokeActive implements fakes.BrokerControl: the reviewer revokes every approved request.
 func (c brokerControl) RevokeActive(ctx context.Context) (int, error) {
@@ -34,13 +35,20 @@ func (c brokerControl) RevokeActive(ctx context.Context) (int, error) {
 
 // RotateKey implements fakes.BrokerControl with a key of the current
 // signing algorithm, derived from the run's seed so reruns sign alike.
-func (c brokerControl) RotateKey(ctx context.Context) error {
+func (c brokerControl) RotateKey(ctx context.Context) (string, error) {
 	if err := c.e.reach.rotate(); err != nil {
-		return err
+		return "", err
 	}
 	return c.e.sys.rotateKey(ctx)
 }
 
 // Restart implements fakes.BrokerControl: the broker stops (every stream to
-// it breaks) and a new one serves the same store at the same address.
-func (c brokerControl) Restart(ctx context.Context) error { return c.e.sys.restartBroker(ctx) }
+// it breaks) and a new one serves the same store at the same address; the
+// time that took is how long it was down.
+func (c brokerControl) Restart(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := c.e.sys.restartBroker(ctx); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}

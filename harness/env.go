@@ -31,8 +31,11 @@ type Env struct {
 	caller   *caller
 	ran      bool         // Run happened: the timeline's faults are spent
 	faults   []*scheduled // the dynamic faults, for the timeline
-	undo     []func()     // static faults' removes, run at Close
+	static   []*scheduled // the static faults, applied by Start, removed at Close
 	closed   bool
+	// acts is what the faults act on: the Env itself, or a probe that
+	// keeps every fault away from the system (startOptions.neutered).
+	acts fakes.Env
 
 	// reported holds errors of parts that cannot return them (a container
 	// fault's undoing operation); Run and Close return them.
@@ -56,12 +59,22 @@ var _ fakes.Env = (*Env)(nil)
 // (fakes.ErrNoContainers) is refused before anything starts, naming the
 // fault's file:line:col.
 func Start(ctx context.Context, sc *scenarios.Scenario, topo string) (*Env, error) {
-	return start(ctx, sc, topo, nil)
+	return start(ctx, sc, topo, startOptions{})
 }
 
-// start is Start with extra faults in front of the scenario's own, for
-// tests that need a fault the registry does not have.
-func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fakes.Fault) (_ *Env, err error) {
+// startOptions are what tests change about Start.
+type startOptions struct {
+	// extra are faults in front of the scenario's own, for tests that need
+	// a fault the registry does not have.
+	extra []fakes.Fault
+	// neutered applies every fault to a probe instead of the system: each
+	// fault runs as usual, on its schedule, but nothing of it reaches the
+	// system. A scenario must fail so: it proves its faults acted.
+	neutered bool
+}
+
+// start is Start with the test-only options o.
+func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOptions) (_ *Env, err error) {
 	if sc == nil {
 		return nil, errors.New("harness: no scenario")
 	}
@@ -93,15 +106,19 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fak
 		fakes.LinkServiceBroker: fakes.NewLink(fakes.LinkServiceBroker, e.sc.Seed+2),
 	}
 	e.reviewer = newReviewer(e)
+	e.acts = e
+	if o.neutered {
+		e.acts = newProbe(e.reach, e.sc.Seed)
+	}
 
 	faults, err := newFaults(e.sc)
 	if err != nil {
 		return nil, err
 	}
-	pre := make([]*scheduled, 0, len(extra))
-	for _, f := range extra {
+	pre := make([]*scheduled, 0, len(o.extra))
+	for _, f := range o.extra {
 		st, ok := f.(fakes.Static)
-		pre = append(pre, &scheduled{spec: scenarios.Fault{Kind: "extra"}, impl: f, static: ok && st.Static()})
+		pre = append(pre, &scheduled{spec: scenarios.Fault{Kind: "extra"}, index: -1, impl: f, static: ok && st.Static()})
 	}
 	faults = append(pre, faults...)
 	for _, f := range faults {
@@ -109,12 +126,10 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, extra []fak
 			e.faults = append(e.faults, f)
 			continue
 		}
-		remove, err := f.impl.Apply(e)
+		e.static = append(e.static, f)
+		err := f.applyNow(e.acts, 0)
 		if err == nil {
 			err = e.reach.build(e.service.Settings())
-		}
-		if remove != nil {
-			e.undo = append(e.undo, remove)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: fault %s: %w", sc.Name, f.spec.Kind, err)
@@ -219,6 +234,23 @@ func (e *Env) Containers() (fakes.Containers, error) {
 // Seed implements fakes.Env.
 func (e *Env) Seed() int64 { return e.sc.Seed }
 
+// Effect implements fakes.Env. A fault applied by the harness reports its
+// effect to its own view of the Env; one applied to the Env directly (a
+// test's) is not reported.
+func (e *Env) Effect(func() fakes.Effect) {}
+
+// faultRuns reports what every fault of the scenario did, in its order.
+func (e *Env) faultRuns() []FaultRun {
+	var out []FaultRun
+	for _, f := range append(slices.Clone(e.static), e.faults...) {
+		if f.index >= 0 {
+			out = append(out, f.run())
+		}
+	}
+	slices.SortFunc(out, func(a, b FaultRun) int { return a.Index - b.Index })
+	return out
+}
+
 // report keeps err (if any) for Run and Close to return.
 func (e *Env) report(err error) {
 	if err == nil {
@@ -253,9 +285,8 @@ func (e *Env) Close() error {
 		e.report(e.sys.close())
 	}
 	e.closed = true
-	for i := len(e.undo) - 1; i >= 0; i-- {
-		e.undo[i]()
+	for i := len(e.static) - 1; i >= 0; i-- {
+		e.static[i].close(0)
 	}
-	e.undo = nil
 	return e.takeReported()
 }

@@ -30,7 +30,7 @@ func startEnv(t *testing.T, sc *scenarios.Scenario, topo string, extra ...fakes.
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), within)
 	defer cancel()
-	e, err := start(ctx, sc, topo, extra)
+	e, err := start(ctx, sc, topo, startOptions{extra: extra})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, e.Close()) })
 	return e
@@ -168,7 +168,7 @@ func TestReviewerAppliesTheApproversDecisions(t *testing.T) {
 	}{
 		{"approve after a delay", fakes.Decision{Approve: true, After: 30 * time.Millisecond}, 2 * time.Second, codes.OK, "", PhaseCall},
 		{"deny", fakes.Decision{Comment: "not today"}, 2 * time.Second, codes.PermissionDenied, reason.ApprovalDenied, PhaseGrant},
-		{"never answer", fakes.Decision{Never: true}, 100 * time.Millisecond, codes.DeadlineExceeded, reason.ApprovalPending, PhaseGrant},
+		{"never answer", fakes.Decision{Never: true}, 500 * time.Millisecond, codes.DeadlineExceeded, reason.ApprovalPending, PhaseGrant},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,9 +189,13 @@ func TestReviewerAppliesTheApproversDecisions(t *testing.T) {
 
 // TestRetriesShareOrExtendTheDeadline reproduces the seed articles' retry
 // bug: approval takes 150 ms, each call has 100 ms; retrying within the
-// first deadline fails at once (all 4 attempts), retrying with a fresh one
-// succeeds (on the second attempt, or a later one on a busy machine).
+// first deadline fails at once (all 21 attempts, whatever the load: every
+// retry finds the deadline spent), retrying with a fresh one succeeds once
+// the approval lands. The first attempt cannot outlive a 150 ms approval
+// with 100 ms; 20 retries give the approval 2 s to land, room enough on a
+// loaded machine (3 retries, 400 ms, were not).
 func TestRetriesShareOrExtendTheDeadline(t *testing.T) {
+	const retries = 20
 	tests := []struct {
 		name               string
 		extend             bool
@@ -199,8 +203,8 @@ func TestRetriesShareOrExtendTheDeadline(t *testing.T) {
 		reason             reason.Reason
 		minTries, maxTries int
 	}{
-		{"retries share the deadline", false, codes.DeadlineExceeded, reason.ApprovalPending, 4, 4},
-		{"retries extend the deadline", true, codes.OK, "", 2, 4},
+		{"retries share the deadline", false, codes.DeadlineExceeded, reason.ApprovalPending, retries + 1, retries + 1},
+		{"retries extend the deadline", true, codes.OK, "", 2, retries + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +215,7 @@ func TestRetriesShareOrExtendTheDeadline(t *testing.T) {
 			e.Broker().SetApprover(fakes.ApproverFunc(func(*jitv1.AccessRequest) fakes.Decision {
 				return fakes.Decision{Approve: true, After: 150 * time.Millisecond}
 			}))
-			e.Client().Update(func(s *fakes.ClientSettings) { s.Retries, s.ExtendDeadlineOnRetry = 3, tt.extend })
+			e.Client().Update(func(s *fakes.ClientSettings) { s.Retries, s.ExtendDeadlineOnRetry = retries, tt.extend })
 			r := runEnv(t, e)
 			phase := PhaseGrant
 			if tt.code == codes.OK {
@@ -239,10 +243,12 @@ func TestBrokerControl(t *testing.T) {
 	t.Run("rotate key", func(t *testing.T) {
 		t.Parallel()
 		e := startEnv(t, &scenarios.Scenario{Name: "rotate", Load: scenarios.LoadProfile{Calls: 1}}, "")
-		require.NoError(t, e.Broker().RotateKey(t.Context()))
+		kid, err := e.Broker().RotateKey(t.Context())
+		require.NoError(t, err)
+		assert.Contains(t, kid, "-rotated-1", "RotateKey says which key it made current")
 		require.NoError(t, e.WithBroker(func(sys *stack.System) error {
 			doc, err := sys.Broker.Keys()
-			assert.Contains(t, string(doc), "-rotated-1")
+			assert.Contains(t, string(doc), kid)
 			return err
 		}))
 	})
@@ -259,7 +265,9 @@ func TestBrokerControl(t *testing.T) {
 				}
 				return err
 			}))
-			require.NoError(t, e.Broker().Restart(t.Context()), topo)
+			down, err := e.Broker().Restart(t.Context())
+			require.NoError(t, err, topo)
+			assert.Positive(t, down, "Restart says how long the broker was down")
 			n, err := e.Broker().RevokeActive(t.Context())
 			require.NoError(t, err, "the restarted broker serves the same store")
 			assert.Equal(t, 1, n, topo)

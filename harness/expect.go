@@ -28,10 +28,20 @@ const HandlerCheck = "handler never ran for a denied call"
 // ExplainCheck names the check that the scenario's explanation renders.
 const ExplainCheck = "explanation renders"
 
+// CallsCheck names the check a run with no calls fails: every other check would hold on nothing.
+const CallsCheck = "calls made"
+
+// NoCalls is what CallsCheck got in a run that made no call.
+const NoCalls = "none: no calls were made: nothing was checked"
+
 // checks evaluates sc's expectations, and the checks every run makes, against rec.
 func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []Check {
 	var out []Check
 	calls := len(rec.Outcomes)
+	if calls == 0 {
+		// "At most" and "0%" hold on no calls at all: say that nothing was checked.
+		out = append(out, Check{Name: CallsCheck, Want: "at least 1", Got: NoCalls})
+	}
 	shareChecks := func(kind string, raw map[string]string, parsed map[string]scenarios.Share, counts map[string]int) {
 		for _, k := range slices.Sorted(maps.Keys(raw)) {
 			want, ok := parsed[k]
@@ -76,6 +86,7 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 		out = append(out, Check{Name: name, Want: bound.String(), Got: got.String(), Pass: bound.Check(got)})
 	}
 
+	out = append(out, actedChecks(sc, rec)...)
 	if !rec.HandlerUncounted {
 		out = append(out, handlerCheck(rec))
 	}

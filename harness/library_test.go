@@ -67,9 +67,41 @@ func checkLibraryRun(t *testing.T, sc *scenarios.Scenario, rep *Report) {
 // claims are what library scenarios show beyond their expectations: the
 // order of outcomes and the timeline, which shares cannot express.
 var claims = map[string]func(t *testing.T, r *Report){
-	"partition-strict-fails-closed": failsClosedForGood,
-	"broker-crash-recovers":         recoversAfterTheOutage,
-	"broker-paused":                 stallsThenResumes,
+	"partition-strict-fails-closed":   failsClosedForGood,
+	"broker-crash-recovers":           recoversAfterTheOutage,
+	"broker-paused":                   stallsThenResumes,
+	"approval-resumed-after-deadline": timesOutThenResumes,
+	"grant-revoked-mid-run":           passesUntilRevoked,
+}
+
+// timesOutThenResumes: the two calls before the reviewer turned up ran out
+// of their deadline with the request pending; once one call passed (the
+// request resumed and approved), every later one did.
+func timesOutThenResumes(t *testing.T, r *Report) {
+	require.Len(t, r.Outcomes, 10)
+	for _, o := range r.Outcomes[:2] {
+		assert.Equal(t, codes.DeadlineExceeded, o.Code, "call %d: before the reviewer turned up", o.Index)
+		assert.Equal(t, reason.ApprovalPending, o.Reason, "call %d", o.Index)
+	}
+	first := slices.IndexFunc(r.Outcomes, func(o Outcome) bool { return o.Code == codes.OK })
+	require.Positive(t, first, "a call passed once the request was approved")
+	for _, o := range r.Outcomes[first:] {
+		assert.Equal(t, codes.OK, o.Code, "call %d, after the approval: %s", o.Index, o.Message)
+	}
+}
+
+// passesUntilRevoked: the four calls before the revocation passed; once
+// one was refused, every later one was, with GRANT_REVOKED.
+func passesUntilRevoked(t *testing.T, r *Report) {
+	require.Len(t, r.Outcomes, 10)
+	for _, o := range r.Outcomes[:4] {
+		assert.Equal(t, codes.OK, o.Code, "call %d, before the revocation: %s", o.Index, o.Message)
+	}
+	first := slices.IndexFunc(r.Outcomes, func(o Outcome) bool { return o.Code != codes.OK })
+	require.GreaterOrEqual(t, first, 4, "a call after the revocation was refused")
+	for _, o := range r.Outcomes[first:] {
+		assert.Equal(t, reason.GrantRevoked, o.Reason, "call %d, after the revocation: %s", o.Index, o.Message)
+	}
 }
 
 // failsClosedForGood: calls pass until the first refusal, and from then

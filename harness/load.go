@@ -36,6 +36,29 @@ type Record struct {
 	ApprovalLatencies []time.Duration
 	// Denials counts the broker's denial decisions.
 	Denials int
+	// Faults say what each of the scenario's faults did, in the scenario's order.
+	Faults []FaultRun
+}
+
+// FaultRun is what one of the scenario's faults did in a run: when its
+// window was open and what it changed in the system, and how often the
+// system met the change. The run checks that every fault acted.
+type FaultRun struct {
+	// Index is the fault's place among the scenario's faults, from 0; Kind
+	// is its kind; Line its line in the scenario file (0 for one built in Go).
+	Index int    `json:"index"`
+	Kind  string `json:"kind"`
+	Line  int    `json:"line,omitempty"`
+	// Applied says its window opened; At is when, from the start of the load.
+	Applied bool          `json:"applied"`
+	At      time.Duration `json:"at"`
+	// Until is when its window closed, from the start of the load; 0 when it stayed open to the end.
+	Until time.Duration `json:"until,omitempty"`
+	// Effect says what the fault changed; Met counts how often the system
+	// met the change (calls made under it, clock reads, link writes, requests
+	// decided, grants revoked); 0 means it never acted.
+	Effect string `json:"effect,omitempty"`
+	Met    int64  `json:"met"`
 }
 
 // Run drives the scenario's load against the Env through the load
@@ -67,11 +90,12 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", e.sc.Name, err)
 	}
-	tl := startTimeline(e, e.faults)
+	tl := startTimeline(e.acts, e.faults, start)
+	target.afterCall = tl.finished
 	res, _ := gen.Run(ctx) // its only error is ctx's, returned below
 	elapsed := time.Since(start)
 	faultErr := errors.Join(tl.stop(), e.takeReported())
-	rec := &Record{Outcomes: target.outcomes(), Result: res, Elapsed: elapsed, HandlerUncounted: !counted}
+	rec := &Record{Outcomes: target.outcomes(), Result: res, Elapsed: elapsed, HandlerUncounted: !counted, Faults: e.faultRuns()}
 	if after, _ := e.sys.handlerRuns(); counted {
 		rec.HandlerRuns = after - before
 	}

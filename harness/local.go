@@ -57,7 +57,7 @@ func startLocal(ctx context.Context, e *Env) (_ *localSystem, err error) {
 	if l.serviceEP, err = newEndpoint(e.topo); err != nil {
 		return nil, err
 	}
-	knobs := e.service.Settings()
+	knobs := e.service.Use() // the build is the service knobs' one use
 	svc := e.sc.Service
 	cfg := stack.SystemConfig{
 		Service: stack.Config{
@@ -153,7 +153,7 @@ func (l *localSystem) revoke(ctx context.Context, in *jitv1.RevokeRequest) error
 
 // rotateKey rotates to a key of the current signing algorithm, derived
 // from the run's seed so reruns sign alike.
-func (l *localSystem) rotateKey(context.Context) error {
+func (l *localSystem) rotateKey(context.Context) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rotations++
@@ -168,9 +168,12 @@ func (l *localSystem) rotateKey(context.Context) error {
 		next, err = token.DeriveKey(l.alg, kid, fmt.Sprintf("jitbench run %d rotation %d", l.seed, l.rotations))
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
-	return l.sys.Broker.Rotate(next)
+	if err := l.sys.Broker.Rotate(next); err != nil {
+		return "", err
+	}
+	return kid, nil
 }
 
 // restartBroker stops the broker (every stream to it breaks) and starts a

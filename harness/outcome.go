@@ -82,7 +82,7 @@ func retryable(c codes.Code) bool { return c == codes.DeadlineExceeded || c == c
 // as they say, and returns its outcome. Its Index, At and Latency are left
 // to whoever numbers and times the call: the load generator.
 func (c *caller) do(ctx context.Context) Outcome {
-	s := c.env.client.Settings()
+	s := c.env.client.Use() // counted on every client fault in force: the call met it
 	sc := c.env.sc.Client
 	method, deadline := sc.Method, sc.Deadline
 	if s.Method != "" {

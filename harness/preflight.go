@@ -192,6 +192,9 @@ func (p *probe) Service() *fakes.ServiceKnobs { return &p.service }
 func (p *probe) Broker() fakes.BrokerControl  { return probeBroker{p.reach} }
 func (p *probe) Seed() int64                  { return p.seed }
 
+// Effect implements fakes.Env: a probe measures nothing.
+func (p *probe) Effect(func() fakes.Effect) {}
+
 func (p *probe) Containers() (fakes.Containers, error) {
 	if err := p.containers(); err != nil {
 		return nil, err
@@ -202,17 +205,18 @@ func (p *probe) Containers() (fakes.Containers, error) {
 // probeBroker answers the broker controls as the topology would, doing nothing.
 type probeBroker struct{ r reach }
 
-func (probeBroker) SetApprover(fakes.Approver)                {}
-func (probeBroker) RevokeActive(context.Context) (int, error) { return 0, nil }
-func (b probeBroker) RotateKey(context.Context) error         { return b.r.rotate() }
-func (probeBroker) Restart(context.Context) error             { return nil }
+func (probeBroker) SetApprover(fakes.Approver) func()              { return func() {} }
+func (probeBroker) RevokeActive(context.Context) (int, error)      { return 0, nil }
+func (b probeBroker) RotateKey(context.Context) (string, error)    { return "", b.r.rotate() }
+func (probeBroker) Restart(context.Context) (time.Duration, error) { return 0, nil }
 
-// probeContainers accepts every container operation and does nothing.
+// probeContainers accepts every container operation, does nothing, and
+// says so: no account of a change.
 type probeContainers struct{}
 
-func (probeContainers) PauseBroker(context.Context) error     { return nil }
-func (probeContainers) UnpauseBroker(context.Context) error   { return nil }
-func (probeContainers) KillBroker(context.Context) error      { return nil }
-func (probeContainers) RestartBroker(context.Context) error   { return nil }
-func (probeContainers) DisconnectVault(context.Context) error { return nil }
-func (probeContainers) ReconnectVault(context.Context) error  { return nil }
+func (probeContainers) PauseBroker(context.Context) (string, error)     { return "", nil }
+func (probeContainers) UnpauseBroker(context.Context) error             { return nil }
+func (probeContainers) KillBroker(context.Context) (string, error)      { return "", nil }
+func (probeContainers) RestartBroker(context.Context) error             { return nil }
+func (probeContainers) DisconnectVault(context.Context) (string, error) { return "", nil }
+func (probeContainers) ReconnectVault(context.Context) error            { return nil }

@@ -30,6 +30,20 @@ func (r *Report) WriteText(w io.Writer) {
 	r.writeNotes(w, "  ")
 }
 
+// writeFaults prints what each fault did, as the run measured it.
+func (r *Report) writeFaults(w io.Writer) {
+	for _, f := range r.Faults {
+		switch {
+		case !f.Applied:
+			fmt.Fprintf(w, "  fault %s: never applied\n", f.Kind)
+		case f.Until > 0:
+			fmt.Fprintf(w, "  fault %s from %v to %v: %s\n", f.Kind, round(f.At), round(f.Until), f.Effect)
+		default:
+			fmt.Fprintf(w, "  fault %s from %v: %s\n", f.Kind, round(f.At), f.Effect)
+		}
+	}
+}
+
 // writeNotes prints what the run could not observe or check.
 func (r *Report) writeNotes(w io.Writer, indent string) {
 	for _, n := range r.Notes {
@@ -106,6 +120,7 @@ func (r *Report) WriteRepro(w io.Writer) {
 	if f.GrantWait > 0 {
 		fmt.Fprintf(w, "  calls that asked for a grant waited %v for it (median)\n", f.GrantWait)
 	}
+	r.writeFaults(w)
 
 	fmt.Fprintln(w, "\nDiagnosis:")
 	if r.Explanation != "" {

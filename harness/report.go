@@ -33,6 +33,8 @@ type Report struct {
 	Latency Latency `json:"latency"`
 	// HandlerRuns counts how often the protected handler ran (0 when it could not be counted: see Notes).
 	HandlerRuns int64 `json:"handler_runs"`
+	// Faults say what each of the scenario's faults did: when it applied, what it changed, how often the system met it.
+	Faults []FaultRun `json:"faults,omitempty"`
 	// Checks are the expectations and whether each held.
 	Checks []Check `json:"checks"`
 	// Notes say, in words, what the run could not observe or check.
@@ -126,6 +128,7 @@ func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 		Codes: f.Codes, Reasons: f.Reasons, Phases: f.Phases,
 		Latency:     Latency{P50: f.P50, P90: f.P90, P99: f.P99, Max: f.Max},
 		HandlerRuns: rec.HandlerRuns,
+		Faults:      rec.Faults,
 		Checks:      checks(s, rec, f, explainErr),
 		Figures:     f,
 		Explanation: text,

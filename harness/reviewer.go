@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,16 +26,20 @@ const (
 // broker for pending requests as a member of the approver group, asks the
 // current Approver for a decision on each new one, and applies it after the
 // decision's delay. With no approver set, requests stay pending.
+//
+// Approvers stack, one per approval fault: the last one pushed and not yet
+// removed decides, and removing one (whatever its place) leaves the others,
+// so overlapping approval faults undo cleanly in any order.
 type reviewer struct {
 	env    *Env
 	caller broker.Caller
 
-	mu       sync.Mutex
-	approver fakes.Approver
-	gen      int            // bumped by every set, so a new approver reconsiders requests the old one left
-	decided  map[string]int // request id → generation that decided it
-	timers   map[*time.Timer]struct{}
-	stopped  bool
+	mu        sync.Mutex
+	approvers []*fakes.Approver
+	gen       int            // bumped by every change of the top, so a new approver reconsiders requests the old one left
+	decided   map[string]int // request id → generation that decided it
+	timers    map[*time.Timer]struct{}
+	stopped   bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -54,12 +59,39 @@ func newReviewer(e *Env) *reviewer {
 	}
 }
 
-// set replaces the approver; nil leaves new requests pending.
-func (r *reviewer) set(a fakes.Approver) {
+// push puts a on top of the approvers; remove takes it off, wherever it
+// is by then, and calling it again does nothing.
+func (r *reviewer) push(a fakes.Approver) (remove func()) {
+	p := &a
 	r.mu.Lock()
-	r.approver = a
+	r.approvers = append(r.approvers, p)
 	r.gen++
 	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			i := slices.Index(r.approvers, p)
+			if i < 0 {
+				return
+			}
+			if i == len(r.approvers)-1 {
+				r.gen++ // the one below decides from now on, pending requests included
+			}
+			r.approvers = slices.Delete(r.approvers, i, i+1)
+		})
+	}
+}
+
+// current returns the approver that decides now (nil: none) and its generation.
+func (r *reviewer) current() (fakes.Approver, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.approvers) == 0 {
+		return nil, r.gen
+	}
+	return *r.approvers[len(r.approvers)-1], r.gen
 }
 
 func (r *reviewer) start() {
@@ -86,9 +118,7 @@ func (r *reviewer) start() {
 
 // poll decides every pending request the current approver has not seen.
 func (r *reviewer) poll(ctx context.Context) {
-	r.mu.Lock()
-	a, gen := r.approver, r.gen
-	r.mu.Unlock()
+	a, gen := r.current()
 	if a == nil {
 		return
 	}

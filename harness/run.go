@@ -14,6 +14,7 @@ type Option func(*options)
 type options struct {
 	topology string
 	seed     *int64
+	neutered bool // the faults act on a probe, not the system (startOptions.neutered)
 }
 
 // WithTopology runs on topology (TopologyInProcess, TopologyTCP or TopologyContainer) instead of the scenario's own.
@@ -37,12 +38,17 @@ func RunScenario(ctx context.Context, sc *scenarios.Scenario, opts ...Option) (*
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return runScenario(ctx, sc, o)
+}
+
+// runScenario is RunScenario with its options gathered.
+func runScenario(ctx context.Context, sc *scenarios.Scenario, o options) (*Report, error) {
 	if o.seed != nil && sc != nil {
 		copied := *sc
 		copied.Seed = *o.seed
 		sc = &copied
 	}
-	env, err := Start(ctx, sc, o.topology)
+	env, err := start(ctx, sc, o.topology, startOptions{neutered: o.neutered})
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,8 @@ type system interface {
 	// service (the address grpc passes is ignored); the client links wrap them.
 	dialBroker(ctx context.Context, addr string) (net.Conn, error)
 	dialService(ctx context.Context, addr string) (net.Conn, error)
-	// rotateKey makes a new signing key current on the broker.
-	rotateKey(ctx context.Context) error
+	// rotateKey makes a new signing key current on the broker and returns its key id.
+	rotateKey(ctx context.Context) (kid string, err error)
 	// restartBroker stops the broker and starts it again on its store, at the same address.
 	restartBroker(ctx context.Context) error
 	// handlerRuns counts the protected handler's runs so far; false where they cannot be counted.

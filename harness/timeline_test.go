@@ -48,7 +48,7 @@ func TestTimelineOpensAndClosesWindows(t *testing.T) {
 		{spec: scenarios.Fault{Kind: "late", Start: time.Hour}, impl: late},
 		{spec: scenarios.Fault{Kind: "broken", Start: 10 * time.Millisecond}, impl: broken},
 	}
-	tl := startTimeline(nil, faults)
+	tl := startTimeline(nil, faults, time.Now())
 	applied, _ := whole.state()
 	assert.Equal(t, 1, applied, "a window starting at 0 is open before the first call")
 	require.Eventually(t, func() bool { _, removed := brief.state(); return removed == 1 }, 5*time.Second, time.Millisecond,
@@ -68,11 +68,43 @@ func TestTimelineOpensAndClosesWindows(t *testing.T) {
 func TestNewFaultsRefusesALateStaticFault(t *testing.T) {
 	sc := scenarios.Scenario{Name: "x", Faults: []scenarios.Fault{{Kind: fakes.KindVerifierWrongKey, Start: time.Second, Params: map[string]any{}}}}
 	_, err := newFaults(sc)
-	require.ErrorContains(t, err, "cannot start at 1s")
+	require.ErrorContains(t, err, "cannot start later, only at 0")
 	sc.Faults[0].Start = 0
 	faults, err := newFaults(sc)
 	require.NoError(t, err)
 	assert.True(t, faults[0].static)
+}
+
+// TestTimelineOpensWindowsAfterCalls: a window that waits for calls opens
+// when the count is reached, not a call before or after, and records when;
+// its duration counts from then.
+func TestTimelineOpensWindowsAfterCalls(t *testing.T) {
+	third, brief := &window{}, &window{}
+	faults := []*scheduled{
+		{spec: scenarios.Fault{Kind: "third", AfterCalls: 3}, impl: third},
+		{spec: scenarios.Fault{Kind: "brief", AfterCalls: 1, Duration: time.Millisecond}, impl: brief},
+	}
+	tl := startTimeline(nil, faults, time.Now())
+	a, _ := third.state()
+	assert.Zero(t, a, "not before any call")
+	tl.finished(1)
+	tl.finished(2)
+	a, _ = third.state()
+	assert.Zero(t, a, "not after 2 calls")
+	tl.finished(3)
+	a, _ = third.state()
+	assert.Equal(t, 1, a, "open once 3 calls have finished")
+	tl.finished(4)
+	a, _ = third.state()
+	assert.Equal(t, 1, a, "opened once")
+	require.Eventually(t, func() bool { _, r := brief.state(); return r == 1 }, 10*time.Second, time.Millisecond,
+		"the brief window closes its duration after it opened")
+
+	require.NoError(t, tl.stop())
+	assert.True(t, faults[0].run().Applied)
+	assert.Positive(t, faults[0].run().At, "it opened after the load started")
+	a, r := third.state()
+	assert.Equal(t, [2]int{1, 1}, [2]int{a, r})
 }
 
 func TestFractionsTurnPercentagesIntoShares(t *testing.T) {

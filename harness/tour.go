@@ -134,11 +134,13 @@ func TourSteps() []TourStep {
 				if err != nil {
 					return Call{}, err
 				}
-				forged, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{
+				unsigned := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{
 					"iss": token.DevGrantIssuer, "sub": "alice", "aud": token.DevAudience, "jti": "forged",
 					"iat": t.now.Unix(), "exp": t.now.Add(time.Hour).Unix(),
 					"scope": map[string]any{"methods": []string{"/demo.v1.Vault/*"}},
-				}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+				})
+				unsigned.Header["typ"] = token.TypeGrant // a grant in every way but its algorithm
+				forged, err := unsigned.SignedString(jwt.UnsafeAllowNoneSignatureType)
 				return t.read(id, forged), err
 			}},
 		{"alg-mismatch", "the broker signs HS256, the service accepts only EdDSA and ES256", codes.PermissionDenied, reason.GrantAlgMismatch,

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -27,27 +28,44 @@ var figureMethods = []string{"Share", "Meta"}
 var templateErrLine = regexp.MustCompile(`^template: explain:(\d+):(?:\d+:)? ?(.*)$`)
 
 // explain checks an explain template without running it: it must parse,
-// and every figure it names at the top level must exist. Checking the tree
-// instead of executing it keeps a hostile file from running a loop at load.
+// every figure it names at the top level must exist, and it must be
+// bounded (see checkExplainTree). Checking the tree instead of executing it
+// keeps a hostile file from running a loop at load.
 func (d *decoder) explain(n *yaml.Node, text string) error {
 	if text == "" {
 		return nil
 	}
-	t, err := template.New("explain").Parse(text)
+	_, err := parseExplain(text, explainFuncs(noDeadline), func(line, col int, msg string) error {
+		return d.errorInText(n, line, col, "%s", msg)
+	})
+	return err
+}
+
+// parseExplain parses an explain template and checks its tree; a refusal
+// is placed by place at the line and column (from 1) of the template's text.
+// funcs are the bounded functions it runs with (explainFuncs).
+func parseExplain(text string, funcs template.FuncMap, place func(line, col int, msg string) error) (*template.Template, error) {
+	t, err := template.New("explain").Funcs(funcs).Parse(text)
 	if err != nil {
 		msg, line := err.Error(), 1
 		if m := templateErrLine.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		return d.errorInText(n, line, 1, "explain template: %s", msg)
+		return nil, place(line, 1, "explain template: "+msg)
 	}
-	if t.Tree == nil {
-		return nil // only {{define}} blocks: nothing runs at the top
+	c := &explainChecker{text: text, place: place}
+	for _, other := range t.Templates() {
+		if other.Name() != "explain" && other.Tree != nil {
+			// {{define}} and {{block}} would let a template call itself:
+			// an explanation is one text, and one pass over it.
+			c.fail(other.Tree.Root, "explain template: {{define}} and {{block}} are not allowed: write the explanation as one text")
+		}
 	}
-	c := &explainChecker{d: d, n: n, text: text}
-	c.list(t.Tree.Root, true)
-	return c.err
+	if t.Tree != nil {
+		c.list(t.Tree.Root, true, false)
+	}
+	return t, c.err
 }
 
 // errorInText places an error at line and column of a scalar's text: in a
@@ -70,10 +88,9 @@ func (d *decoder) errorInText(n *yaml.Node, line, col int, format string, args .
 
 // explainChecker walks a template's tree, keeping the first error.
 type explainChecker struct {
-	d    *decoder
-	n    *yaml.Node
-	text string
-	err  error
+	text  string
+	place func(line, col int, msg string) error
+	err   error
 }
 
 func (c *explainChecker) fail(at parse.Node, format string, args ...any) {
@@ -84,38 +101,59 @@ func (c *explainChecker) fail(at parse.Node, format string, args ...any) {
 	before := c.text[:pos]
 	line := strings.Count(before, "\n") + 1
 	col := pos - strings.LastIndex(before, "\n")
-	c.err = c.d.errorInText(c.n, line, col, format, args...)
+	c.err = c.place(line, col, fmt.Sprintf(format, args...))
 }
 
 // list checks a list of nodes; root says whether dot is still the Figures
-// (inside range and with it is something else, and only $ reaches Figures).
-func (c *explainChecker) list(l *parse.ListNode, root bool) {
+// (inside range and with it is something else, and only $ reaches Figures),
+// inRange whether they run once per element of a range.
+func (c *explainChecker) list(l *parse.ListNode, root, inRange bool) {
 	if l == nil {
 		return
 	}
 	for _, n := range l.Nodes {
-		c.node(n, root)
+		c.node(n, root, inRange)
 	}
 }
 
-func (c *explainChecker) node(n parse.Node, root bool) {
+func (c *explainChecker) node(n parse.Node, root, inRange bool) {
 	switch n := n.(type) {
 	case *parse.ActionNode:
 		c.pipe(n.Pipe, root)
 	case *parse.IfNode:
 		c.pipe(n.Pipe, root)
-		c.list(n.List, root)
-		c.list(n.ElseList, root)
+		c.list(n.List, root, inRange)
+		c.list(n.ElseList, root, inRange)
 	case *parse.RangeNode:
+		c.rangeOver(n, root, inRange)
 		c.pipe(n.Pipe, root)
-		c.list(n.List, false)
-		c.list(n.ElseList, root)
+		c.list(n.List, false, true)
+		c.list(n.ElseList, root, inRange)
 	case *parse.WithNode:
 		c.pipe(n.Pipe, root)
-		c.list(n.List, false)
-		c.list(n.ElseList, root)
+		c.list(n.List, false, inRange)
+		c.list(n.ElseList, root, inRange)
 	case *parse.TemplateNode:
-		c.pipe(n.Pipe, root)
+		c.fail(n, "explain template: {{template}} is not allowed: write the explanation as one text")
+	}
+}
+
+// rangeOver bounds the loops a template can make: a range goes over the
+// counts of .Codes or .Reasons (a few dozen entries at most), never over a
+// number ({{range 200000000}} would build gigabytes), and never inside
+// another range.
+func (c *explainChecker) rangeOver(n *parse.RangeNode, root, inRange bool) {
+	if inRange {
+		c.fail(n, "explain template: a range inside a range is not allowed: loop over .Codes or .Reasons once")
+		return
+	}
+	var name string
+	if cmds := n.Pipe.Cmds; len(cmds) == 1 && len(cmds[0].Args) == 1 {
+		name, _ = topName(cmds[0].Args[0], root)
+	}
+	if name != "Codes" && name != "Reasons" {
+		c.fail(n, "explain template: range goes over .Codes or .Reasons only (%s): an explanation loops over the counts it shows, never over a number",
+			strings.TrimSpace(n.Pipe.String()))
 	}
 }
 

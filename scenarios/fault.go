@@ -18,9 +18,9 @@ type ParamError interface {
 	Param() string
 }
 
-// faults reads the faults list. Each item is a mapping: kind, start and
-// duration are read here; every other key is a parameter of the kind,
-// decoded as plain YAML and left to the validator (see LoadOptions).
+// faults reads the faults list. Each item is a mapping: kind, start,
+// after_calls and duration are read here; every other key is a parameter
+// of the kind, decoded as plain YAML and left to the validator (see LoadOptions).
 func (d *decoder) faults(n *yaml.Node) ([]Fault, error) {
 	if yamlfile.IsNull(n) {
 		return nil, nil
@@ -49,6 +49,7 @@ func (d *decoder) fault(n *yaml.Node) (Fault, error) {
 		return f, err
 	}
 	var kindSeen bool
+	var start, afterCalls *yaml.Node
 	for _, p := range pairs {
 		key, val := p[0], p[1]
 		switch key.Value {
@@ -61,9 +62,20 @@ func (d *decoder) fault(n *yaml.Node) (Fault, error) {
 			}
 			kindSeen = true
 		case "start":
+			start = key
 			if f.Start, err = d.Duration(val, "start"); err != nil {
 				return f, err
 			}
+		case "after_calls":
+			afterCalls = key
+			n, err := d.Integer(val, "after_calls")
+			if err != nil {
+				return f, err
+			}
+			if n < 1 || n > maxCalls {
+				return f, d.At(val, "after_calls must be between 1 and %d, got %d: the window opens once that many calls have finished", maxCalls, n)
+			}
+			f.AfterCalls = int(n)
 		case "duration":
 			if f.Duration, err = d.Duration(val, "duration"); err != nil {
 				return f, err
@@ -78,6 +90,13 @@ func (d *decoder) fault(n *yaml.Node) (Fault, error) {
 	}
 	if !kindSeen {
 		return f, d.At(n, "a fault needs a kind, such as kind: clock-skew")
+	}
+	if start != nil && afterCalls != nil {
+		later := start
+		if afterCalls.Line > start.Line || (afterCalls.Line == start.Line && afterCalls.Column > start.Column) {
+			later = afterCalls
+		}
+		return f, d.At(later, "start and after_calls both say when the fault opens: give one or the other")
 	}
 	return f, d.validateFault(n, f)
 }

@@ -3,8 +3,6 @@ package scenarios
 import (
 	"maps"
 	"slices"
-	"strings"
-	"text/template"
 	"time"
 )
 
@@ -64,18 +62,4 @@ func (f Figures) Meta(key string) string {
 		}
 	}
 	return best
-}
-
-// RenderExplain fills the scenario's explanation with f; an empty
-// explanation renders as "".
-func (s *Scenario) RenderExplain(f Figures) (string, error) {
-	t, err := template.New("explain").Parse(s.Explain)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, f); err != nil {
-		return "", err
-	}
-	return b.String(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(fullScenario))
 	f.Add([]byte("a: &a [*a, *a]\nname: *a\n"))
 	f.Add([]byte("name: x\nsummary: s\nexpect: {codes: {OK: 100%}}\nexplain: \"{{define \\\"t\\\"}}{{template \\\"t\\\"}}{{end}}{{template \\\"t\\\" .}}\"\n"))
+	f.Add([]byte("name: x\nsummary: s\nexpect: {codes: {OK: 100%}}\nexplain: \"{{range 200000000}}{{printf \\\"%0999999d\\\" 1}}{{end}}\"\n"))
+	f.Add([]byte("name: x\nsummary: s\nexpect: {codes: {OK: 100%}}\nexplain: \"{{range .Codes}}{{printf \\\"%0999999d\\\" 1}}{{end}}\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data, LoadOptions{ValidateFault: stubValidator})
 		if err != nil {
@@ -41,6 +44,15 @@ func FuzzParse(f *testing.F) {
 			if sh.Fraction < 0 || sh.Fraction > 1 {
 				t.Fatalf("share out of range: %+v", sh)
 			}
+		}
+		// An accepted explanation renders within its bounds, or says which it broke.
+		out, err := s.RenderExplain(Figures{Calls: 3, Codes: map[string]int{"OK": 2, "PERMISSION_DENIED": 1},
+			Reasons: map[string]int{"GRANT_EXPIRED": 1}, MetaCounts: map[string]map[string]int{"kid": {"k": 1}}})
+		if len(out) > MaxExplainBytes {
+			t.Fatalf("explanation of %d bytes rendered", len(out))
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("explanation error on several lines: %q", err)
 		}
 	})
 }

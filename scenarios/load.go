@@ -2,13 +2,13 @@ package scenarios
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/jitbench/jitbench/reference/filecap"
 	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
@@ -25,13 +25,21 @@ type LoadOptions struct {
 	// syntax). Its error is reported at the rate. Nil accepts any rate.
 	ParseRate func(rate string) (perSecond float64, err error)
 
+	// Holds names what a fault of kind takes whole while its window is open
+	// (the harness passes the fakes registry's), "" when its faults add
+	// layers that compose: two faults that hold the same thing must not
+	// overlap. Nil lets every fault overlap.
+	Holds func(kind string) string
+
 	// library requires the name to equal the file's base name.
 	library bool
 }
 
-// Load reads and parses the scenario file at path; see Parse.
+// Load reads and parses the scenario file at path; see Parse. A file
+// larger than filecap.Scenario (1 MiB) is refused unread beyond the cap, so
+// a wrong path (/dev/zero, a log) is one line, not an out-of-memory crash.
 func Load(path string, opts LoadOptions) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := filecap.ReadFile(path, filecap.Scenario)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
@@ -46,6 +54,10 @@ func Load(path string, opts LoadOptions) (*Scenario, error) {
 // summary or expect, an explain template naming an unknown figure, or a
 // fault the validator refuses.
 func Parse(file string, data []byte, opts LoadOptions) (*Scenario, error) {
+	if int64(len(data)) > filecap.Scenario.Bytes {
+		return nil, &Error{File: file, Line: 1, Column: 1, Err: ErrInvalid,
+			Msg: fmt.Sprintf("the %s is larger than %s, its size limit", filecap.Scenario.Kind, filecap.Size(filecap.Scenario.Bytes))}
+	}
 	d := &decoder{
 		Reader:         yamlfile.Reader{File: file, Err: ErrInvalid, Kind: "scenario files", Hints: true},
 		lines:          strings.Split(string(data), "\n"),
@@ -74,6 +86,9 @@ func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) er
 		}
 	}
 	if err := d.checkRate(root, s, opts); err != nil {
+		return err
+	}
+	if err := d.checkWindows(root, s, opts); err != nil {
 		return err
 	}
 	if s.Broker.Approval != "reviewer" && slices.ContainsFunc(s.Faults, func(f Fault) bool { return f.Kind == "approval" }) {

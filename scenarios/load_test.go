@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,4 +233,23 @@ func TestParseNullSectionsAreEmpty(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 30*time.Second, s.Service.Leeway)
 	assert.Empty(t, s.Tags)
+}
+
+// TestLoadRefusesAFileOverItsSizeCap: a wrong path (/dev/zero, a log) is
+// one line, read no further than the cap, never an out-of-memory crash.
+func TestLoadRefusesAFileOverItsSizeCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	require.NoError(t, os.WriteFile(big, []byte("name: x\n#"+strings.Repeat("x", 1<<20)), 0o600))
+	_, err := Load(big, LoadOptions{})
+	require.Error(t, err)
+	assert.Equal(t, "scenario: "+big+": the scenario file is larger than 1 MiB, its size limit", err.Error())
+
+	if _, statErr := os.Stat("/dev/zero"); statErr == nil {
+		_, err = Load("/dev/zero", LoadOptions{})
+		assert.EqualError(t, err, "scenario: /dev/zero: the scenario file is larger than 1 MiB, its size limit")
+	}
+
+	_, err = Parse("big.yaml", make([]byte, 1<<20+1), LoadOptions{})
+	assert.EqualError(t, err, "big.yaml:1:1: the scenario file is larger than 1 MiB, its size limit")
+	assert.ErrorIs(t, err, ErrInvalid)
 }

@@ -92,7 +92,12 @@ type Fault struct {
 	Kind string `yaml:"kind"`
 	// Start is when the fault begins, from the start of the run; default 0.
 	Start time.Duration `yaml:"start"`
-	// Duration is how long it lasts; 0 means until the end of the run.
+	// AfterCalls, when set, opens the window once that many calls have
+	// finished, before the caller that finished the last of them makes its
+	// next call, instead of at Start: an event, not a time, so the same
+	// calls see the fault however loaded the machine is. It excludes Start.
+	AfterCalls int `yaml:"after_calls"`
+	// Duration is how long it lasts, from when it opened; 0 means until the end of the run.
 	Duration time.Duration `yaml:"duration"`
 	// Params are the kind's own attributes (every key but kind, start and duration), as YAML decodes
 	// them: durations and percentages stay strings ("2m", "50%"); never nil after loading.

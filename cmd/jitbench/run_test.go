@@ -90,6 +90,11 @@ func TestRunExitCodes(t *testing.T) {
 	container := writeFile(t, filepath.Join(dir, "container.yaml"), "topology: container\n"+passing)
 	// A container fault in a scenario that runs in process is the file's mistake: its line is named.
 	misplaced := writeFile(t, filepath.Join(dir, "misplaced.yaml"), passing+"faults:\n  - kind: container-kill\n    start: 1s\n")
+	// An explanation that ranged over 200000000 ran jitbench out of memory.
+	bomb := writeFile(t, filepath.Join(dir, "bomb.yaml"), strings.Replace(passing, "explain: All {{.Calls}} calls passed.",
+		"explain: |\n  {{range 200000000}}{{printf \"%0999999d\" 1}}{{end}}", 1))
+	// A fault whose window opens after the last call shows nothing: its run fails.
+	late := writeFile(t, filepath.Join(dir, "late.yaml"), passing+"faults:\n  - kind: key-rotation\n    start: 1h\n")
 	tests := []struct {
 		name   string
 		args   []string
@@ -116,6 +121,12 @@ func TestRunExitCodes(t *testing.T) {
 			[]string{"SKIP   broker-crash-recovers: ", "fault container-kill: needs topology container (this run: tcp)", "PASS  fine",
 				"2 scenarios: 1 passed, 0 failed, 1 skipped"}, nil},
 		{"-o into a missing directory", []string{"run", "-o", filepath.Join(dir, "no", "r.json"), fine}, exitUsage, nil, []string{"-o"}},
+		{"a file that never ends", []string{"run", "/dev/zero"}, exitUsage, nil,
+			[]string{"/dev/zero: the scenario file is larger than 1 MiB, its size limit"}},
+		{"an explanation that loops over a number", []string{"run", bomb}, exitUsage, nil,
+			[]string{bomb + ":9:11: explain template: range goes over .Codes or .Reasons only (200000000)"}},
+		{"a fault that never acted", []string{"run", late}, exitFailed,
+			[]string{"FAIL  fine", "FAIL  fault key-rotation acted", "never applied"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

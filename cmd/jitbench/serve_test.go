@@ -259,7 +259,10 @@ func TestServeJSON(t *testing.T) {
 	require.NoError(t, conn.Close())
 	code, took := p.stop(t)
 	assert.Equal(t, exitOK, code, "stderr %q", p.stderr.String())
-	assert.Less(t, took, 3*time.Second, "graceful stop, not the 5 s cut-off")
+	// The cut-off makes a stop take at least shutdownGrace: below it, the
+	// graceful stop finished by itself (a fixed 3 s margin failed on a
+	// loaded machine while meaning the same thing).
+	assert.Less(t, took, shutdownGrace, "graceful stop, not the cut-off")
 	assert.Empty(t, p.stderr.String())
 	for l := range p.lines {
 		t.Errorf("serve --json printed more than one line: %q", l)
@@ -322,7 +325,7 @@ func TestServeTLS(t *testing.T) {
 	require.NoError(t, mtlsConn.Close())
 	code, took := p.stop(t)
 	assert.Equal(t, exitOK, code, "stderr %q", p.stderr.String())
-	assert.Less(t, took, 3*time.Second)
+	assert.Less(t, took, shutdownGrace, "graceful stop, not the cut-off")
 }
 
 var (
@@ -432,7 +435,7 @@ func TestServeHumanOutput(t *testing.T) {
 			require.NoError(t, conn.Close())
 			code, took := p.stop(t)
 			assert.Equal(t, exitOK, code, "stderr %q", p.stderr.String())
-			assert.Less(t, took, 3*time.Second)
+			assert.Less(t, took, shutdownGrace, "graceful stop, not the cut-off")
 			assert.Equal(t, "stopped", p.line(t))
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -90,14 +91,13 @@ type healthStrategy struct {
 
 var _ wait.Strategy = healthStrategy{}
 
-// WaitUntilReady implements wait.Strategy.
+// WaitUntilReady implements wait.Strategy. Whether the container still
+// runs is asked first, and again whenever a step fails: a container that
+// exited at once has no published port, and "port not published" would
+// hide the real story (its exit code and last words).
 func (h healthStrategy) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
-	mapped, err := target.MappedPort(ctx, h.port)
-	if err != nil {
-		return fmt.Errorf("%w: port %s is not published: %v", ErrNotReady, h.port, err)
-	}
 	alive := func(ctx context.Context) error {
 		st, err := target.State(ctx)
 		if err != nil || st.Running {
@@ -105,7 +105,35 @@ func (h healthStrategy) WaitUntilReady(ctx context.Context, target wait.Strategy
 		}
 		return fmt.Errorf("the container stopped (%s, exit code %d); its last output: %s", st.Status, st.ExitCode, lastLines(ctx, target, 8))
 	}
+	mapped, err := mappedPort(ctx, target, h.port, alive)
+	if err != nil {
+		return err
+	}
 	return waitHealthy(ctx, hostAddr(int(mapped.Num())), h.speaksGRPC, alive)
+}
+
+// mappedPort returns the host port port is published on, once the engine
+// reports it; a container that stops meanwhile ends the wait with alive's
+// error, never with "not published".
+func mappedPort(ctx context.Context, target wait.StrategyTarget, port string, alive func(context.Context) error) (network.Port, error) {
+	for {
+		if err := alive(ctx); err != nil {
+			return network.Port{}, fmt.Errorf("%w: %v", ErrNotReady, err)
+		}
+		mapped, err := target.MappedPort(ctx, port)
+		if err == nil {
+			return mapped, nil
+		}
+		select {
+		case <-ctx.Done():
+			// The container may have stopped between the two questions.
+			if dead := alive(context.WithoutCancel(ctx)); dead != nil {
+				return network.Port{}, fmt.Errorf("%w: %v", ErrNotReady, dead)
+			}
+			return network.Port{}, fmt.Errorf("%w: port %s is not published: %v", ErrNotReady, port, err)
+		case <-time.After(healthPoll):
+		}
+	}
 }
 
 // lastLines returns the last n lines a container printed, joined by " | ".
