@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -104,57 +102,10 @@ func TestProxyUsageErrors(t *testing.T) {
 	}
 }
 
-// proxyProc is 'jitbench proxy' running in-process.
-type proxyProc struct {
-	cancel context.CancelFunc
-	lines  chan string
-	exited chan struct{}
-	code   int
-	stderr *lockedBuffer
-}
-
-func proxyStart(t *testing.T, args ...string) *proxyProc {
+// proxyStart runs 'jitbench proxy args...' in-process until the test ends.
+func proxyStart(t *testing.T, args ...string) *serveProc {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	p := &proxyProc{cancel: cancel, lines: make(chan string, 64), exited: make(chan struct{}), stderr: &lockedBuffer{}}
-	go func() {
-		defer close(p.exited)
-		p.code = run(ctx, append([]string{"proxy"}, args...), strings.NewReader(""), pw, p.stderr)
-		_ = pw.Close()
-	}()
-	go func() {
-		defer close(p.lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() { p.stop(t) })
-	return p
-}
-
-func (p *proxyProc) line(t *testing.T) string {
-	t.Helper()
-	select {
-	case l, ok := <-p.lines:
-		require.True(t, ok, "proxy exited early: stderr %q", p.stderr.String())
-		return l
-	case <-time.After(waitFor):
-		require.FailNow(t, "proxy printed nothing in time", "stderr %q", p.stderr.String())
-	}
-	return ""
-}
-
-func (p *proxyProc) stop(t *testing.T) int {
-	t.Helper()
-	p.cancel()
-	select {
-	case <-p.exited:
-	case <-time.After(waitFor):
-		require.FailNow(t, "proxy did not stop after its context was cancelled")
-	}
-	return p.code
+	return startCommand(t, append([]string{"proxy"}, args...)...)
 }
 
 // TestProxyServes runs the command: a start-time fault applies, the
@@ -218,7 +169,8 @@ func TestProxyServes(t *testing.T) {
 	assert.Contains(t, string(metrics), `jitbench_proxy_faults_applied_total{fault="deny",kind="abort",method="/grpc.health.v1.Health/Watch"} 1`)
 	assert.Contains(t, string(metrics), `jitbench_proxy_responses_total{code="UNAVAILABLE",method="/grpc.health.v1.Health/Check"} 1`)
 
-	assert.Equal(t, exitOK, p.stop(t))
+	code, _ := p.stop(t)
+	assert.Equal(t, exitOK, code)
 	var logLines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(p.stderr.String()), "\n") {
 		var m map[string]any
@@ -253,7 +205,8 @@ func TestProxyHTTPMode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, r.StatusCode)
 	assert.Equal(t, `{"keys":[]}`, string(body))
-	assert.Equal(t, exitOK, p.stop(t))
+	code, _ := p.stop(t)
+	assert.Equal(t, exitOK, code)
 }
 
 // TestProxyHelp shows the examples and every fault kind.

@@ -32,7 +32,7 @@ import (
 // waitFor bounds every wait on the serve command: startup, a line, shutdown.
 const waitFor = 10 * time.Second
 
-// serveProc is 'jitbench serve' running in-process in a goroutine.
+// serveProc is a long-running command ('jitbench serve', 'jitbench proxy') running in-process in a goroutine.
 type serveProc struct {
 	cancel context.CancelFunc
 	lines  chan string // stdout, line by line; closed when serve exits
@@ -52,12 +52,19 @@ func startServe(t *testing.T, args ...string) *serveProc {
 // startServeRaw runs 'jitbench serve args...' with no flag added.
 func startServeRaw(t *testing.T, args ...string) *serveProc {
 	t.Helper()
+	return startCommand(t, append([]string{"serve"}, args...)...)
+}
+
+// startCommand runs a long-running command ('jitbench serve', 'jitbench
+// proxy') in-process until the test ends, its stdout read line by line.
+func startCommand(t *testing.T, args ...string) *serveProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	p := &serveProc{cancel: cancel, lines: make(chan string, 256), exited: make(chan struct{}), stderr: &lockedBuffer{}}
 	go func() {
 		defer close(p.exited)
-		p.code = run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), pw, p.stderr)
+		p.code = run(ctx, args, strings.NewReader(""), pw, p.stderr)
 		_ = pw.Close()
 	}()
 	go func() {
@@ -76,10 +83,10 @@ func (p *serveProc) line(t *testing.T) string {
 	t.Helper()
 	select {
 	case l, ok := <-p.lines:
-		require.True(t, ok, "serve exited early: stderr %q", p.stderr.String())
+		require.True(t, ok, "the command exited early: stderr %q", p.stderr.String())
 		return l
 	case <-time.After(waitFor):
-		require.FailNow(t, "serve printed nothing in time", "stderr %q", p.stderr.String())
+		require.FailNow(t, "the command printed nothing in time", "stderr %q", p.stderr.String())
 	}
 	return ""
 }
@@ -92,7 +99,7 @@ func (p *serveProc) stop(t *testing.T) (int, time.Duration) {
 	select {
 	case <-p.exited:
 	case <-time.After(waitFor):
-		require.FailNow(t, "serve did not stop after its context was cancelled")
+		require.FailNow(t, "the command did not stop after its context was cancelled")
 	}
 	return p.code, time.Since(start)
 }
