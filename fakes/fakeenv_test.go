@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/jitbench/jitbench/fakes/proxy"
 )
 
 // fakeEnv is a topology with nothing running: clocks, links and knobs the
@@ -19,6 +21,8 @@ type fakeEnv struct {
 	broker  *fakeBroker
 	// ctrs is nil for a topology without containers.
 	ctrs *fakeContainers
+	// px is nil for a topology without a fault proxy.
+	px   *proxy.Proxy
 	seed int64
 
 	mu      sync.Mutex
@@ -79,6 +83,13 @@ func (e *fakeEnv) Containers() (Containers, error) {
 		return nil, fmt.Errorf("%w (this one has none)", ErrNoContainers)
 	}
 	return e.ctrs, nil
+}
+
+func (e *fakeEnv) Proxy() (*proxy.Proxy, error) {
+	if e.px == nil {
+		return nil, fmt.Errorf("%w (this one has none)", ErrNoProxy)
+	}
+	return e.px, nil
 }
 
 // fakeContainers records the container operations faults ask for; fail

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jitbench/jitbench/fakes/proxy"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 )
 
@@ -67,6 +68,9 @@ type Env interface {
 	// Containers returns the broker's and the service's containers; on a
 	// topology without containers, an error wrapping ErrNoContainers.
 	Containers() (Containers, error)
+	// Proxy returns the gRPC fault proxy between the client and the
+	// service; where there is none, an error wrapping ErrNoProxy.
+	Proxy() (*proxy.Proxy, error)
 	// Seed is the run's seed, for faults that draw random numbers.
 	Seed() int64
 	// Effect records how to measure what the fault being applied did; the

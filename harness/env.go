@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/jitbench/jitbench/fakes"
+	"github.com/jitbench/jitbench/fakes/proxy"
 	"github.com/jitbench/jitbench/reference/stack"
 	"github.com/jitbench/jitbench/scenarios"
 )
@@ -231,6 +232,19 @@ func (e *Env) Containers() (fakes.Containers, error) {
 	return e.sys.containers()
 }
 
+// Proxy implements fakes.Env: the fault proxy the client reaches the Vault
+// through, which the harness starts on topologies inprocess and tcp for a
+// scenario with a grpc-fault fault; else an error wrapping fakes.ErrNoProxy.
+func (e *Env) Proxy() (*proxy.Proxy, error) {
+	if err := e.reach.proxied(); err != nil {
+		return nil, err
+	}
+	if l, ok := e.sys.(*localSystem); ok && l.proxy != nil {
+		return l.proxy, nil
+	}
+	return nil, fmt.Errorf("%w (scenario %s has no %s fault, so this run started none)", fakes.ErrNoProxy, e.sc.Name, fakes.KindGRPCFault)
+}
+
 // Seed implements fakes.Env.
 func (e *Env) Seed() int64 { return e.sc.Seed }
 
@@ -287,6 +301,9 @@ func (e *Env) Close() error {
 	e.closed = true
 	for i := len(e.static) - 1; i >= 0; i-- {
 		e.static[i].close(0)
+	}
+	if p, ok := e.acts.(*probe); ok {
+		p.close()
 	}
 	return e.takeReported()
 }

@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"sync"
 
+	"google.golang.org/grpc"
+
 	"github.com/jitbench/jitbench/fakes"
+	"github.com/jitbench/jitbench/fakes/proxy"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/broker"
 	"github.com/jitbench/jitbench/reference/broker/policy"
@@ -33,6 +36,10 @@ type localSystem struct {
 	reviewer  broker.Caller
 	brokerEP  *endpoint
 	serviceEP *endpoint
+	// proxy stands between the caller and the service, at proxyEP, for a
+	// scenario with a grpc-fault fault; nil (and nothing in between) otherwise.
+	proxy   *proxy.Proxy
+	proxyEP *endpoint
 
 	// mu guards sys.Broker and sys.BrokerServer, which a broker restart replaces, and rotations.
 	mu        sync.RWMutex
@@ -94,7 +101,39 @@ func startLocal(ctx context.Context, e *Env) (_ *localSystem, err error) {
 	if l.sys, err = stack.StartSystem(ctx, cfg, l.brokerEP.listener(), l.serviceEP.listener()); err != nil {
 		return nil, err
 	}
+	if usesProxy(e.sc) {
+		if err := l.startProxy(); err != nil {
+			return nil, fmt.Errorf("start the fault proxy: %w", err)
+		}
+	}
 	return l, nil
+}
+
+// usesProxy reports whether sc has a fault that acts through the fault proxy.
+func usesProxy(sc scenarios.Scenario) bool {
+	return slices.ContainsFunc(sc.Faults, func(f scenarios.Fault) bool { return f.Kind == fakes.KindGRPCFault })
+}
+
+// startProxy puts a fault proxy, with no faults yet, in front of the
+// service: the caller dials it (dialService), and it dials the service.
+// Its draws follow the run's seed.
+func (l *localSystem) startProxy() error {
+	px, err := proxy.New(proxy.Config{
+		Upstream:    "passthrough:///service",
+		Options:     proxy.Options{Seed: uint64(l.seed)},
+		DialOptions: []grpc.DialOption{grpc.WithContextDialer(l.serviceEP.dialer())},
+	})
+	if err != nil {
+		return err
+	}
+	ep, err := newEndpoint(l.topo)
+	if err != nil {
+		px.Stop()
+		return err
+	}
+	l.proxy, l.proxyEP = px, ep
+	go func() { _ = px.Serve(ep.listener()) }()
+	return nil
 }
 
 // scenarioPolicy is the broker's policy for sc: the default one, its rules
@@ -125,7 +164,11 @@ func (l *localSystem) dialBroker(ctx context.Context, addr string) (net.Conn, er
 	return l.brokerEP.dialer()(ctx, addr)
 }
 
+// dialService reaches the fault proxy where there is one, else the service.
 func (l *localSystem) dialService(ctx context.Context, addr string) (net.Conn, error) {
+	if l.proxyEP != nil {
+		return l.proxyEP.dialer()(ctx, addr)
+	}
 	return l.serviceEP.dialer()(ctx, addr)
 }
 
@@ -202,12 +245,15 @@ func (l *localSystem) containers() (fakes.Containers, error) {
 }
 
 func (l *localSystem) close() error {
+	if l.proxy != nil {
+		l.proxy.Stop()
+	}
 	l.mu.Lock()
 	if l.sys != nil {
 		l.sys.Stop()
 	}
 	l.mu.Unlock()
-	for _, ep := range []*endpoint{l.serviceEP, l.brokerEP} {
+	for _, ep := range []*endpoint{l.proxyEP, l.serviceEP, l.brokerEP} {
 		if ep != nil {
 			ep.Close()
 		}

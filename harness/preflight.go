@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/jitbench/jitbench/fakes"
+	"github.com/jitbench/jitbench/fakes/proxy"
 	"github.com/jitbench/jitbench/reference/token"
 	"github.com/jitbench/jitbench/scenarios"
 )
@@ -90,6 +92,15 @@ func (r reach) containers() error {
 	return nil
 }
 
+// proxied refuses the fault proxy in containers: the caller dials the
+// Vault's container on its published port, with nothing in between.
+func (r reach) proxied() error {
+	if r.local() {
+		return nil
+	}
+	return fmt.Errorf("%w, which %w: the caller dials the Vault's container directly", fakes.ErrNoProxy, ErrNeedsLocal)
+}
+
 // settings refuses scenario settings the topology cannot honour.
 func (r reach) settings(sc scenarios.Scenario) error {
 	if !r.local() && sc.Broker.Algorithm != token.EdDSA {
@@ -120,6 +131,7 @@ func preflight(sc scenarios.Scenario, topo string) error {
 		if remove != nil {
 			remove()
 		}
+		p.close()
 		if err != nil {
 			return fmt.Errorf("%sfault %s: %w", where(sc, &sc.Faults[i]), f.spec.Kind, err)
 		}
@@ -149,6 +161,9 @@ type probe struct {
 	clocks  map[string]*fakes.SkewClock
 	client  fakes.ClientKnobs
 	service fakes.ServiceKnobs
+
+	pxMu sync.Mutex
+	px   *proxy.Proxy // the stand-in proxy, made when a fault first asks
 }
 
 var _ fakes.Env = (*probe)(nil)
@@ -194,6 +209,34 @@ func (p *probe) Seed() int64                  { return p.seed }
 
 // Effect implements fakes.Env: a probe measures nothing.
 func (p *probe) Effect(func() fakes.Effect) {}
+
+// Proxy implements fakes.Env: a proxy that serves nobody, so a fault added
+// to it never meets a call, where the topology would have one.
+func (p *probe) Proxy() (*proxy.Proxy, error) {
+	if err := p.proxied(); err != nil {
+		return nil, err
+	}
+	p.pxMu.Lock()
+	defer p.pxMu.Unlock()
+	if p.px == nil {
+		// Never served, and its upstream never dialled: grpc dials lazily.
+		px, err := proxy.New(proxy.Config{Upstream: "passthrough:///jitbench-probe"})
+		if err != nil {
+			return nil, err
+		}
+		p.px = px
+	}
+	return p.px, nil
+}
+
+// close stops the stand-in proxy, if a fault asked for one.
+func (p *probe) close() {
+	p.pxMu.Lock()
+	defer p.pxMu.Unlock()
+	if p.px != nil {
+		p.px.Stop()
+	}
+}
 
 func (p *probe) Containers() (fakes.Containers, error) {
 	if err := p.containers(); err != nil {

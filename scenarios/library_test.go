@@ -88,7 +88,9 @@ func TestLibraryRunsQuickly(t *testing.T) {
 		}
 		total += est
 	}
-	assert.Less(t, total, 30*time.Second, "estimated library run time")
+	// 33s: proxy-abort-unavailable counts 10 × its 300ms deadline here,
+	// though the proxy ends its UNAVAILABLE calls at once.
+	assert.Less(t, total, 33*time.Second, "estimated library run time")
 }
 
 // estimate is how long s's load should take: its duration when it has

@@ -55,7 +55,8 @@ func TestParseBadFixtures(t *testing.T) {
 			"want a gRPC code in SCREAMING_SNAKE_CASE, such as PERMISSION_DENIED or OK",
 		"unknown_fault_kind.yaml": `7:5: unknown fault kind "clock-skw"; kinds: clock-skew, token-mutation, approval, broker-down, network, ` +
 			"credentials-missing, tokens-not-propagated, stream-interceptor-missing, verifier-algorithms, verifier-wrong-key, " +
-			"short-deadline, retry-without-deadline-extension, revoke, key-rotation, broker-restart, container-pause, container-kill, network-partition",
+			"short-deadline, retry-without-deadline-extension, revoke, key-rotation, broker-restart, container-pause, container-kill, network-partition, " +
+			"grpc-fault",
 		"unknown_key.yaml": `6:1: unknown key "explian" in the scenario (did you mean "explain"?); known keys: name, summary, tags, ` +
 			"cause, topology, seed, service, broker, client, faults, load, expect, explain",
 		"unknown_nested_key.yaml": `4:3: unknown key "leway" in service (did you mean "leeway"?); known keys: leeway, algorithms, ` +
