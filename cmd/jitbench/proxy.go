@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jitbench/jitbench/fakes/proxy"
+	"github.com/jitbench/jitbench/harness/load"
 	"github.com/jitbench/jitbench/reference/devtls"
 )
 
@@ -394,17 +394,10 @@ func (f *proxyFlags) upstreamTLSConfig() (*tls.Config, error) {
 		}
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: f.upstreamName}
-	if f.upstreamCA != "" {
-		pem, err := os.ReadFile(f.upstreamCA)
-		if err != nil {
-			return nil, usagef("--upstream-ca: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usagef("--upstream-ca: %s holds no PEM certificate", f.upstreamCA)
-		}
-		cfg.RootCAs = pool
+	// The CA is read as load's TLS does: under the certificate file's size cap.
+	cfg, err := load.TLSFiles{CACert: f.upstreamCA, ServerName: f.upstreamName}.Config()
+	if err != nil {
+		return nil, usagef("--upstream-ca: %v", err)
 	}
 	if f.upstreamCert != "" {
 		pair, err := tls.LoadX509KeyPair(f.upstreamCert, f.upstreamKey)

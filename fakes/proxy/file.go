@@ -2,32 +2,21 @@ package proxy
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/jitbench/jitbench/reference/filecap"
 	"github.com/jitbench/jitbench/reference/yamlfile"
 )
 
 // ErrInvalidFile is wrapped by every error about the contents of a faults file.
 var ErrInvalidFile = errors.New("invalid faults file")
 
-// maxFileSize bounds a faults file; real ones are a few hundred bytes.
-const maxFileSize = 1 << 20
-
 // LoadFile reads a faults file (ParseFile) for a proxy of protocol proto.
 func LoadFile(path string, proto Protocol) ([]Spec, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if info.Size() > maxFileSize {
-		return nil, fmt.Errorf("%s: larger than 1 MiB; a faults file is a short list", path)
-	}
-	data, err := os.ReadFile(path)
+	data, err := filecap.ReadFile(path, filecap.FaultsFile)
 	if err != nil {
 		return nil, err
 	}

@@ -84,4 +84,7 @@ func TestLoadFile(t *testing.T) {
 	assert.ErrorContains(t, err, path+":2:11: kind: deadline does not apply to an http proxy")
 	_, err = proxy.LoadFile(filepath.Join(dir, "missing.yaml"), proxy.GRPC)
 	assert.ErrorIs(t, err, os.ErrNotExist)
+	// An endless file is refused at its cap, not read into memory.
+	_, err = proxy.LoadFile("/dev/zero", proxy.GRPC)
+	assert.EqualError(t, err, "/dev/zero: the faults file is larger than 1 MiB, its size limit")
 }

@@ -36,6 +36,8 @@ var (
 	KnownFailing = Limit{"known-failing list", 1 << 20}
 	// Payload caps a request payload file (load --data-file, payload_file).
 	Payload = Limit{"payload file", 4 << 20}
+	// FaultsFile caps a `jitbench proxy --faults` file.
+	FaultsFile = Limit{"faults file", 1 << 20}
 	// Certificate caps a PEM certificate or CA bundle.
 	Certificate = Limit{"certificate file", 1 << 20}
 	// Result caps a jitbench result JSON file (a day-long run is tens of MiB).

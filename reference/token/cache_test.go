@@ -81,17 +81,6 @@ func TestCacheBytesAccounting(t *testing.T) {
 		assert.Zero(t, v.CacheLen())
 		assert.Zero(t, v.CacheBytes())
 	})
-	t.Run("negative disables the cache", func(t *testing.T) {
-		f := newFixture(t)
-		v := f.verifier(func(c *token.Config) { c.CacheBytes = -1 })
-		raw := f.grant()
-		g1, err := v.Verify(raw, defaultRequest())
-		require.NoError(t, err)
-		g2, err := v.Verify(raw, defaultRequest())
-		require.NoError(t, err)
-		assert.NotSame(t, g1, g2)
-		assert.Zero(t, v.CacheLen())
-	})
 	t.Run("eviction gives the bytes back", func(t *testing.T) {
 		f := newFixture(t)
 		v := f.verifier(func(c *token.Config) { c.CacheSize = 1 })

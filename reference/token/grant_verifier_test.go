@@ -430,17 +430,23 @@ func TestCache(t *testing.T) {
 		assert.Same(t, g1, g2)
 		assert.Equal(t, 1, v.CacheLen())
 	})
-	t.Run("disabled cache verifies every time", func(t *testing.T) {
-		f := newFixture(t)
-		v := f.verifier(func(c *token.Config) { c.CacheSize = -1 })
-		raw := f.grant()
-		g1, err := v.Verify(raw, defaultRequest())
-		require.NoError(t, err)
-		g2, err := v.Verify(raw, defaultRequest())
-		require.NoError(t, err)
-		assert.NotSame(t, g1, g2)
-		assert.Zero(t, v.CacheLen())
-	})
+	// A negative CacheSize or CacheBytes disables the cache.
+	for name, off := range map[string]func(*token.Config){
+		"disabled cache verifies every time":     func(c *token.Config) { c.CacheSize = -1 },
+		"negative CacheBytes disables the cache": func(c *token.Config) { c.CacheBytes = -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			v := f.verifier(off)
+			raw := f.grant()
+			g1, err := v.Verify(raw, defaultRequest())
+			require.NoError(t, err)
+			g2, err := v.Verify(raw, defaultRequest())
+			require.NoError(t, err)
+			assert.NotSame(t, g1, g2)
+			assert.Zero(t, v.CacheLen())
+		})
+	}
 	t.Run("hit still checks subject and scope", func(t *testing.T) {
 		f := newFixture(t)
 		v := f.verifier()
