@@ -158,6 +158,9 @@ type ValidOptions struct {
 	ID string
 	// Expires, when set, moves the token's window so it ends then.
 	Expires time.Time
+	// IssuedAt and NotBefore, when set, place iat and nbf exactly (after
+	// Expires moved the window): a measurement walks one of them alone.
+	IssuedAt, NotBefore time.Time
 }
 
 // ValidWith is Valid with the changes opts asks for.
@@ -180,6 +183,12 @@ func (f *Forger) ValidWith(opts ValidOptions) (string, error) {
 		p.vals.Expires = opts.Expires.Unix()
 		p.vals.IssuedAt = opts.Expires.Add(-life).Unix()
 		p.vals.NotBefore = p.vals.IssuedAt
+	}
+	if !opts.IssuedAt.IsZero() {
+		p.vals.IssuedAt = opts.IssuedAt.Unix()
+	}
+	if !opts.NotBefore.IsZero() {
+		p.vals.NotBefore = opts.NotBefore.Unix()
 	}
 	return f.resign(p, p.mustRender())
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
@@ -129,12 +130,17 @@ func newRunner(ctx context.Context, cfg *Config, opts Options) (*runner, error) 
 
 // forgers are the grant's forger and, with an identity issuer, the identity's.
 func (c *Config) forgers(trapURL string) (grant, identity *fakes.Forger) {
+	return c.forgersAt(trapURL, nil)
+}
+
+// forgersAt is forgers placing times against clock (nil: the real clock).
+func (c *Config) forgersAt(trapURL string, clock clockwork.Clock) (grant, identity *fakes.Forger) {
 	scope := token.Scope{Methods: []string{c.Method.Method}, Resource: c.Resource}
 	g := c.GrantToken
 	grant = &fakes.Forger{
 		Keys: c.Grant.Keys, Issuer: c.Grant.Name, Audience: c.Audience, Subject: c.Subject,
 		Leeway: c.Leeway, MaxLifetime: c.MaxGrantLifetime, Algorithms: c.Algorithms,
-		Scope: scope, TrapURL: trapURL, Credential: fakes.CredentialGrant,
+		Scope: scope, TrapURL: trapURL, Credential: fakes.CredentialGrant, Clock: clock,
 		Template: g.Claims, MethodForm: g.MethodForm, Permissions: g.Permissions, Typ: g.Typ, NoTyp: g.NoTyp, NoKid: g.NoKid,
 		OneShot: c.OneShotClaims, MaxTokenBytes: c.MaxTokenBytes, PublicKeyFile: c.Grant.PublicKeyFile,
 	}
@@ -144,7 +150,7 @@ func (c *Config) forgers(trapURL string) (grant, identity *fakes.Forger) {
 	id := c.IdentityToken
 	identity = &fakes.Forger{
 		Keys: c.Identity.Keys, Issuer: c.Identity.Name, Audience: c.Audience, Subject: c.Subject,
-		Leeway: c.Leeway, Algorithms: c.Algorithms, TrapURL: trapURL, Credential: fakes.CredentialIdentity,
+		Leeway: c.Leeway, Algorithms: c.Algorithms, TrapURL: trapURL, Credential: fakes.CredentialIdentity, Clock: clock,
 		Template: id.Claims, Typ: id.Typ, NoTyp: id.NoTyp, NoKid: id.NoKid,
 		MaxTokenBytes: c.MaxTokenBytes, PublicKeyFile: c.Identity.PublicKeyFile,
 	}
@@ -389,17 +395,20 @@ func (r *runner) mintIdentity(subject string, groups []string, audience string) 
 // md is a call's metadata: in two-token the identity and the grant in their
 // headers (either left out when empty); in single-token the grant alone in
 // the identity header. Each value is the header's scheme and the token.
-func (r *runner) md(identity, grant string) metadata.MD {
+func (r *runner) md(identity, grant string) metadata.MD { return credentialMD(&r.cfg, identity, grant) }
+
+// credentialMD is runner.md for any config with its defaults filled.
+func credentialMD(c *Config, identity, grant string) metadata.MD {
 	md := metadata.MD{}
 	bearer := identity
-	if r.cfg.Profile == SingleToken {
+	if c.Profile == SingleToken {
 		bearer = grant
 	}
 	if bearer != "" {
-		md.Append(r.cfg.IdentityHeader, withScheme(r.cfg.IdentityScheme, bearer))
+		md.Append(c.IdentityHeader, withScheme(c.IdentityScheme, bearer))
 	}
-	if r.cfg.Profile == TwoToken && grant != "" {
-		md.Append(r.cfg.GrantHeader, withScheme(r.cfg.GrantScheme, grant))
+	if c.Profile == TwoToken && grant != "" {
+		md.Append(c.GrantHeader, withScheme(c.GrantScheme, grant))
 	}
 	return md
 }
