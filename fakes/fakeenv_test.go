@@ -61,6 +61,9 @@ func (e *fakeEnv) Service() *ServiceKnobs { return &e.service }
 func (e *fakeEnv) Broker() BrokerControl  { return e.broker }
 func (e *fakeEnv) Seed() int64            { return e.seed }
 
+// Forger implements Env with the reference's development keys.
+func (e *fakeEnv) Forger(credential string) (*Forger, error) { return DevForger(e, credential) }
+
 func (e *fakeEnv) Effect(measure func() Effect) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

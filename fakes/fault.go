@@ -71,6 +71,9 @@ type Env interface {
 	// Proxy returns the gRPC fault proxy between the client and the
 	// service; where there is none, an error wrapping ErrNoProxy.
 	Proxy() (*proxy.Proxy, error)
+	// Forger returns a forger of credential ("grant" or "identity") in the
+	// target's own layout and keys: the token mutation faults forge with it.
+	Forger(credential string) (*Forger, error)
 	// Seed is the run's seed, for faults that draw random numbers.
 	Seed() int64
 	// Effect records how to measure what the fault being applied did; the

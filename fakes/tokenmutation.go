@@ -61,7 +61,7 @@ func headerMutation(env Env, id string) func() {
 // forgeMutation forges p.Credential on every call with a Forger holding the
 // development keys, which are what the reference topology signs with.
 func forgeMutation(env Env, p tokenMutationParams) (func(), error) {
-	f, err := envForger(env, p.Credential)
+	f, err := env.Forger(p.Credential)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +100,12 @@ func forgeMutation(env Env, p tokenMutationParams) (func(), error) {
 	return l.Remove, nil
 }
 
-// envForger returns a Forger for credential that places time cases against
-// the service's clock and knows the service's leeway and pinned algorithms:
-// skew cases are defined relative to the target.
-func envForger(env Env, credential string) (*Forger, error) {
+// DevForger returns a Forger for credential of the reference system: the
+// development keys, placing time cases against the service's clock, with
+// the service's leeway and pinned algorithms (skew cases are defined
+// relative to the target). A harness Env whose service is the reference
+// answers Env.Forger with it.
+func DevForger(env Env, credential string) (*Forger, error) {
 	clock, err := env.Clock(TargetService)
 	if err != nil {
 		return nil, err

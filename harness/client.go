@@ -41,6 +41,10 @@ type caller struct {
 	vaultConn  *grpc.ClientConn
 	brokerConn *grpc.ClientConn
 	creds      *interceptor.Credentials
+	// external is the user's service on topology external; nil for the
+	// reference's Vault. There creds supplies the identity, grantCreds the grant.
+	external   *externalSystem
+	grantCreds *interceptor.Credentials
 }
 
 func newCaller(e *Env) (*caller, error) {
@@ -103,14 +107,33 @@ func newCaller(e *Env) (*caller, error) {
 		})
 	}
 	cfg := interceptor.ClientConfig{Identity: identityFor(token.DevAudience, true), Insecure: true, Clock: clock}
+	dialService := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if x, ok := e.sys.(*externalSystem); ok {
+		// The user's service: its own identity and grant layouts, every
+		// method protected, the credentials attached by the call (do).
+		c.external = x
+		cfg.Identity = x.identitySource(clock)
+		cfg.Policy = func(string) interceptor.Requirement { return interceptor.Protected }
+		if grants != nil {
+			grants = x.translated(grants)
+		}
+		dialService = []grpc.DialOption{x.transport()}
+	}
 	if grants != nil {
 		cfg.Grants = tracedGrants{grants}
 	}
+	if c.external != nil {
+		// Asked directly, not by grpc, the credentials see no method name,
+		// and would cache the grant under the identity's key: one each.
+		c.grantCreds = interceptor.NewCredentials(interceptor.ClientConfig{Grants: cfg.Grants, Policy: cfg.Policy, Insecure: true, Clock: clock})
+		cfg.Grants = nil
+	}
 	c.creds = interceptor.NewCredentials(cfg)
-	conn, err := grpc.NewClient("passthrough:///service",
-		grpc.WithContextDialer(e.links[fakes.LinkClientService].Dialer(e.sys.dialService)),
-		grpc.WithTransportCredentials(insecure.NewCredentials()), reconnect,
-		grpc.WithPerRPCCredentials(&callCredentials{inner: c.creds}))
+	if c.external == nil {
+		dialService = append(dialService, grpc.WithPerRPCCredentials(&callCredentials{inner: c.creds}))
+	}
+	conn, err := grpc.NewClient("passthrough:///service", append(dialService,
+		grpc.WithContextDialer(e.links[fakes.LinkClientService].Dialer(e.sys.dialService)), reconnect)...)
 	if err != nil {
 		c.close()
 		return nil, err

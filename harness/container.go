@@ -176,7 +176,7 @@ func (c *clusterSystem) revoke(ctx context.Context, in *jitv1.RevokeRequest) err
 }
 
 func (c *clusterSystem) rotateKey(context.Context) (string, error) {
-	return "", reach{TopologyContainer}.rotate()
+	return "", reach{topo: TopologyContainer}.rotate()
 }
 
 // restartBroker stops the broker cleanly (SIGTERM) and starts its

@@ -19,6 +19,9 @@ func (c brokerControl) SetApprover(a fakes.Approver) (remove func()) { return c.
 
 // RevokeActive implements fakes.BrokerControl: the reviewer revokes every approved request.
 func (c brokerControl) RevokeActive(ctx context.Context) (int, error) {
+	if err := c.e.reach.revoke(); err != nil {
+		return 0, err
+	}
 	active, err := requestsIn(ctx, c.e.sys, jitv1.State_STATE_APPROVED)
 	if err != nil {
 		return 0, err
@@ -29,6 +32,10 @@ func (c brokerControl) RevokeActive(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("revoke %s: %w", r.GetId(), err)
 		}
 		n++
+	}
+	if x, ok := c.e.sys.(*externalSystem); ok {
+		// The user's service hears of a revocation through its own hook.
+		return x.revokeIssued(ctx)
 	}
 	return n, nil
 }

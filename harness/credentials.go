@@ -25,6 +25,8 @@ type trace struct {
 	grantWait time.Duration
 	fetched   bool
 	sent      bool // the credentials were attached: the request left the client
+	// identity and grantTok are the credentials sent to a user's service (never serialized).
+	identity, grantTok string
 }
 
 type traceKey struct{}
@@ -76,6 +78,37 @@ func (t *trace) wasSent() bool {
 	return t.sent
 }
 
+// bend applies the call's knobs to the credentials the client would send:
+// either left off, or rewritten (the token forger).
+func (t *trace) bend(identity, grant string) (string, string) {
+	if t.omitIdentity() {
+		identity = ""
+	} else if t.settings.Mutate != nil {
+		identity = t.settings.Mutate("identity", identity)
+	}
+	if t.omitGrant() {
+		grant = ""
+	} else if t.settings.Mutate != nil {
+		grant = t.settings.Mutate("grant", grant)
+	}
+	return identity, grant
+}
+
+// sentTokens keeps the credentials a call to the user's service carried,
+// in memory only, for the diagnosis of its failure.
+func (t *trace) sentTokens(identity, grant string) {
+	t.mu.Lock()
+	t.identity, t.grantTok = identity, grant
+	t.mu.Unlock()
+}
+
+// tokens returns what sentTokens kept.
+func (t *trace) tokens() (identity, grant string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.identity, t.grantTok
+}
+
 // callCredentials attaches the reference client's credentials, then applies
 // the call's knobs: credentials left off (all calls, or streams only) and
 // credentials rewritten before they are sent (the token forger).
@@ -93,18 +126,7 @@ func (c *callCredentials) GetRequestMetadata(ctx context.Context, uri ...string)
 	if tr == nil {
 		return md, nil
 	}
-	identity := strings.TrimPrefix(md[interceptor.IdentityHeader], "Bearer ")
-	grant := md[interceptor.GrantHeader]
-	if tr.omitIdentity() {
-		identity = ""
-	} else if tr.settings.Mutate != nil {
-		identity = tr.settings.Mutate("identity", identity)
-	}
-	if tr.omitGrant() {
-		grant = ""
-	} else if tr.settings.Mutate != nil {
-		grant = tr.settings.Mutate("grant", grant)
-	}
+	identity, grant := tr.bend(strings.TrimPrefix(md[interceptor.IdentityHeader], "Bearer "), md[interceptor.GrantHeader])
 	delete(md, interceptor.IdentityHeader)
 	delete(md, interceptor.GrantHeader)
 	if identity != "" {

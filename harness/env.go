@@ -11,6 +11,7 @@ import (
 
 	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/fakes/proxy"
+	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/reference/stack"
 	"github.com/jitbench/jitbench/scenarios"
 )
@@ -72,6 +73,8 @@ type startOptions struct {
 	// fault runs as usual, on its schedule, but nothing of it reaches the
 	// system. A scenario must fail so: it proves its faults acted.
 	neutered bool
+	// target describes the user's service, for topology external.
+	target *conformance.Config
 }
 
 // start is Start with the test-only options o.
@@ -82,6 +85,9 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 	if topo == "" {
 		topo = sc.Topology
 	}
+	if o.target != nil {
+		topo = TopologyExternal
+	}
 	if topo == "" {
 		topo = TopologyInProcess
 	}
@@ -89,14 +95,23 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 		return nil, fmt.Errorf("scenario %s: topology %q is not supported here (want one of %v)", sc.Name, topo, Topologies())
 	}
 	e := &Env{sc: withDefaults(*sc), topo: topo, reach: reach{topo: topo}}
-	if err := preflight(e.sc, topo); err != nil {
-		return nil, fmt.Errorf("scenario %s on topology %s: %w", sc.Name, topo, err)
+	if topo == TopologyExternal {
+		// Connected before preflight: what the service offers decides what can act on it.
+		if e.reach.ext, err = openExternal(ctx, o.target); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
 	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, e.Close())
+			if e.sys == nil && e.reach.ext != nil {
+				e.reach.ext.session.Close()
+			}
 		}
 	}()
+	if err := preflight(e.sc, e.reach); err != nil {
+		return nil, fmt.Errorf("scenario %s on topology %s: %w", sc.Name, topo, err)
+	}
 	e.clocks = map[string]*fakes.SkewClock{
 		fakes.TargetClient: fakes.NewSkewClock(nil), fakes.TargetService: fakes.NewSkewClock(nil), fakes.TargetBroker: fakes.NewSkewClock(nil),
 	}
@@ -149,6 +164,12 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 // startSystem starts the broker and the service where the topology says.
 // A nil system, never a typed nil, comes with an error.
 func (e *Env) startSystem(ctx context.Context) (system, error) {
+	if x := e.reach.ext; x != nil {
+		if err := x.start(e); err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
 	if e.reach.local() {
 		l, err := startLocal(ctx, e)
 		if err != nil {
@@ -242,11 +263,23 @@ func (e *Env) Proxy() (*proxy.Proxy, error) {
 	if l, ok := e.sys.(*localSystem); ok && l.proxy != nil {
 		return l.proxy, nil
 	}
+	if x, ok := e.sys.(*externalSystem); ok && x.proxy != nil {
+		return x.proxy, nil
+	}
 	return nil, fmt.Errorf("%w (scenario %s has no %s fault, so this run started none)", fakes.ErrNoProxy, e.sc.Name, fakes.KindGRPCFault)
 }
 
 // Seed implements fakes.Env.
 func (e *Env) Seed() int64 { return e.sc.Seed }
+
+// Forger implements fakes.Env: the target's own layout and keys on
+// topology external, else the reference's development keys.
+func (e *Env) Forger(credential string) (*fakes.Forger, error) {
+	if x, ok := e.sys.(*externalSystem); ok {
+		return x.forger(credential)
+	}
+	return fakes.DevForger(e, credential)
+}
 
 // Effect implements fakes.Env. A fault applied by the harness reports its
 // effect to its own view of the Env; one applied to the Env directly (a

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/containers"
 )
 
@@ -14,6 +15,7 @@ import (
 // its settings (its image would be pulled), and after the tests checks
 // that the container runs left nothing behind, whether they passed or not.
 func TestMain(m *testing.M) {
+	zoo.MainIfChild() // the zoo targets the external scenarios run against, as processes of their own
 	containers.DisableRyuk()
 	code := m.Run()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -51,6 +51,13 @@ type Outcome struct {
 	// MayHaveRun counts the attempts that left the client and were not
 	// refused: the protected handler may have run for each (for an OK one it did).
 	MayHaveRun int `json:"may_have_run"`
+	// Diagnosis explains a failed call to a user's service (topology
+	// external) from what it returned and what was sent; nil otherwise.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
+
+	// sent is the last attempt's trace on topology external: the tokens it
+	// carried, for the diagnosis; kept in memory, never written out.
+	sent *trace
 }
 
 // Denied reports whether the outcome is a refusal of the caller (UNAUTHENTICATED or PERMISSION_DENIED).
@@ -93,6 +100,9 @@ func (c *caller) do(ctx context.Context) Outcome {
 	}
 	client := demov1.NewVaultClient(c.vaultConn)
 	out := Outcome{Method: method, Deadline: deadline, Phase: PhaseCall}
+	if c.external != nil {
+		out.Method = c.external.methodFor(method)
+	}
 
 	first, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -105,7 +115,13 @@ func (c *caller) do(ctx context.Context) Outcome {
 			defer cancelRetry()
 		}
 		tr := &trace{settings: s, method: method}
-		d := reason.FromError(invoke(withTrace(actx, tr), client, method, sc.Resource))
+		var d reason.Details
+		if c.external != nil {
+			d = c.callExternal(withTrace(actx, tr), tr)
+			out.sent = tr
+		} else {
+			d = reason.FromError(invoke(withTrace(actx, tr), client, method, sc.Resource))
+		}
 		try := Outcome{Code: d.Code, Reason: d.Reason, Message: d.Message, Metadata: d.Metadata, Phase: PhaseCall}
 		wait, fetched, grantErr := tr.grantResult()
 		out.GrantWait += wait
@@ -135,4 +151,16 @@ func (c *caller) do(ctx context.Context) Outcome {
 	}
 	out.Code, out.Reason, out.Message, out.Metadata, out.Phase = final.Code, final.Reason, final.Message, final.Metadata, final.Phase
 	return out
+}
+
+// Diagnosis is the cause of one failed call to a user's service, told
+// from what the service returned and what the call carried.
+type Diagnosis struct {
+	// Cause is a stable id, e.g. "token-expired"; "unknown" when it cannot be told.
+	Cause string `json:"cause"`
+	// Summary says it in one line with its figures; Fix says what to change.
+	Summary string `json:"summary"`
+	Fix     string `json:"fix,omitempty"`
+	// Known is false when the cause cannot be told: Summary then says why.
+	Known bool `json:"known"`
 }

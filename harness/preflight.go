@@ -24,10 +24,28 @@ var ErrNeedsLocal = errors.New("needs topology inprocess or tcp")
 // reach says what faults can act on in a topology. The Env enforces it
 // while faults run, and preflight checks every fault against it before
 // anything starts.
-type reach struct{ topo string }
+type reach struct {
+	topo string
+	// ext is the user's service on topology external: what it offers
+	// (a served key source, a revoke hook) decides some refusals.
+	ext *externalSystem
+}
 
 // local reports whether the broker and the service run in this process.
-func (r reach) local() bool { return r.topo != TopologyContainer }
+func (r reach) local() bool { return r.topo != TopologyContainer && r.topo != TopologyExternal }
+
+// external reports whether the service is the user's own.
+func (r reach) external() bool { return r.topo == TopologyExternal }
+
+// ErrNotOnTarget is wrapped by the refusal of a fault that cannot act on
+// the user's service (topology external): it changes how the service is
+// built or runs, which jitbench does not control there.
+var ErrNotOnTarget = errors.New("cannot act on an external target")
+
+// notOnTarget words the refusal of what cannot act on the user's service, and why.
+func notOnTarget(what, why string) error {
+	return fmt.Errorf("%s %w: %s", what, ErrNotOnTarget, why)
+}
 
 // needsLocal words the refusal of what only an in-process system can do, and why.
 func needsLocal(what, why string) error {
@@ -38,7 +56,10 @@ func needsLocal(what, why string) error {
 // containers: their processes keep the engine's time. (Reading those
 // clocks is fine: a forger places its time cases against the service's.)
 func (r reach) skewed(target string, offset time.Duration) error {
-	if r.local() || target == fakes.TargetClient || offset == 0 {
+	if r.external() && target == fakes.TargetService && offset != 0 {
+		return notOnTarget("skewing the service's clock", "it keeps its own host's time; skew the broker's clock (the issuer's minted times) or the client's instead")
+	}
+	if r.local() || r.external() || target == fakes.TargetClient || offset == 0 {
 		return nil
 	}
 	return needsLocal("skewing the "+target+"'s clock", "in a container it keeps the engine's time")
@@ -46,7 +67,10 @@ func (r reach) skewed(target string, offset time.Duration) error {
 
 // link refuses the service-broker link in containers: it runs between them.
 func (r reach) link(name string) error {
-	if r.local() || name != fakes.LinkServiceBroker {
+	if r.external() && name == fakes.LinkServiceBroker {
+		return notOnTarget("the service-broker link", "the service does not call jitbench's broker (a key-source fault acts on the keys it reads from jitbench)")
+	}
+	if r.local() || r.external() || name != fakes.LinkServiceBroker {
 		return nil
 	}
 	return needsLocal("the service-broker link", "in containers it runs between them (network-partition cuts it there)")
@@ -54,6 +78,12 @@ func (r reach) link(name string) error {
 
 // rotate refuses key rotation in containers: the broker's API has no call for it.
 func (r reach) rotate() error {
+	if r.external() {
+		if r.ext != nil && r.ext.session.KeySource() == nil {
+			return notOnTarget("rotating the grant signing key", errNoKeySource.Error())
+		}
+		return nil
+	}
 	if r.local() {
 		return nil
 	}
@@ -81,12 +111,23 @@ func (r reach) build(s fakes.ServiceSettings) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	if r.external() {
+		return notOnTarget("building the service with "+strings.Join(changes, ", "), "the service is built by you, not by jitbench")
+	}
 	return needsLocal("building the service with "+strings.Join(changes, ", "), "the Vault in its container starts from the scenario's settings alone")
+}
+
+// revoke refuses a revocation on a target without a revoke hook.
+func (r reach) revoke() error {
+	if r.external() && r.ext != nil && r.ext.session.Config().Revoker == nil {
+		return notOnTarget("revoking the active grants", errNoRevoker.Error())
+	}
+	return nil
 }
 
 // containers refuses the container faults on a topology without containers.
 func (r reach) containers() error {
-	if r.local() {
+	if r.local() || r.external() {
 		return fmt.Errorf("%w (this run: %s)", fakes.ErrNoContainers, r.topo)
 	}
 	return nil
@@ -95,7 +136,7 @@ func (r reach) containers() error {
 // proxied refuses the fault proxy in containers: the caller dials the
 // Vault's container on its published port, with nothing in between.
 func (r reach) proxied() error {
-	if r.local() {
+	if r.local() || r.external() {
 		return nil
 	}
 	return fmt.Errorf("%w, which %w: the caller dials the Vault's container directly", fakes.ErrNoProxy, ErrNeedsLocal)
@@ -103,7 +144,7 @@ func (r reach) proxied() error {
 
 // settings refuses scenario settings the topology cannot honour.
 func (r reach) settings(sc scenarios.Scenario) error {
-	if !r.local() && sc.Broker.Algorithm != token.EdDSA {
+	if r.topo == TopologyContainer && sc.Broker.Algorithm != token.EdDSA {
 		return needsLocal("broker.algorithm "+sc.Broker.Algorithm, "the broker image signs with its development EdDSA key")
 	}
 	return nil
@@ -113,8 +154,7 @@ func (r reach) settings(sc scenarios.Scenario) error {
 // do, before anything starts: its settings, and each of its faults applied
 // once to a probe of the topology (fresh instances, so the run's own are
 // untouched). A refusal names the fault's file:line:col.
-func preflight(sc scenarios.Scenario, topo string) error {
-	r := reach{topo: topo}
+func preflight(sc scenarios.Scenario, r reach) error {
 	if err := r.settings(sc); err != nil {
 		return fmt.Errorf("%s%w", where(sc, nil), err)
 	}
@@ -207,6 +247,16 @@ func (p *probe) Service() *fakes.ServiceKnobs { return &p.service }
 func (p *probe) Broker() fakes.BrokerControl  { return probeBroker{p.reach} }
 func (p *probe) Seed() int64                  { return p.seed }
 
+// Forger implements fakes.Env: the target's forger on topology external
+// (so a case its layout cannot make is refused before the run), else the
+// reference's.
+func (p *probe) Forger(credential string) (*fakes.Forger, error) {
+	if p.ext != nil {
+		return p.ext.forger(credential)
+	}
+	return fakes.DevForger(p, credential)
+}
+
 // Effect implements fakes.Env: a probe measures nothing.
 func (p *probe) Effect(func() fakes.Effect) {}
 
@@ -249,7 +299,7 @@ func (p *probe) Containers() (fakes.Containers, error) {
 type probeBroker struct{ r reach }
 
 func (probeBroker) SetApprover(fakes.Approver) func()              { return func() {} }
-func (probeBroker) RevokeActive(context.Context) (int, error)      { return 0, nil }
+func (b probeBroker) RevokeActive(context.Context) (int, error)    { return 0, b.r.revoke() }
 func (b probeBroker) RotateKey(context.Context) (string, error)    { return "", b.r.rotate() }
 func (probeBroker) Restart(context.Context) (time.Duration, error) { return 0, nil }
 

@@ -98,7 +98,7 @@ func (r *reviewer) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	every := reviewPoll
-	if !r.env.reach.local() {
+	if r.env.topo == TopologyContainer {
 		every = reviewPollContainer
 	}
 	go func() {

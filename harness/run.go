@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
@@ -13,6 +14,7 @@ type Option func(*options)
 
 type options struct {
 	topology string
+	target   *conformance.Config
 	seed     *int64
 	neutered bool // the faults act on a probe, not the system (startOptions.neutered)
 }
@@ -20,6 +22,12 @@ type options struct {
 // WithTopology runs on topology (TopologyInProcess, TopologyTCP or TopologyContainer) instead of the scenario's own.
 func WithTopology(topology string) Option {
 	return func(o *options) { o.topology = topology }
+}
+
+// WithTarget runs on the user's own service, which cfg describes
+// (topology external), instead of the reference system.
+func WithTarget(cfg *conformance.Config) Option {
+	return func(o *options) { o.target = cfg }
 }
 
 // WithSeed replaces the scenario's seed, to check that a result does not hang on one draw.
@@ -48,7 +56,7 @@ func runScenario(ctx context.Context, sc *scenarios.Scenario, o options) (*Repor
 		copied.Seed = *o.seed
 		sc = &copied
 	}
-	env, err := start(ctx, sc, o.topology, startOptions{neutered: o.neutered})
+	env, err := start(ctx, sc, o.topology, startOptions{neutered: o.neutered, target: o.target})
 	if err != nil {
 		return nil, err
 	}

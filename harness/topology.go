@@ -22,7 +22,9 @@ const (
 )
 
 // Topologies lists the topologies the harness can start, for flag help and validation.
-func Topologies() []string { return []string{TopologyInProcess, TopologyTCP, TopologyContainer} }
+func Topologies() []string {
+	return []string{TopologyInProcess, TopologyTCP, TopologyContainer, TopologyExternal}
+}
 
 // endpoint is one server's address: a listener that outlives the servers
 // using it, so a restarted broker serves again at the same address, and the
