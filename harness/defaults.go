@@ -72,7 +72,7 @@ func withDefaults(sc scenarios.Scenario) scenarios.Scenario {
 	}
 	sc.Client.GrantScope = slices.Clone(sc.Client.GrantScope)
 	set(&sc.Client.GrantResource, DefaultGrantResource)
-	if sc.Load.Calls <= 0 && sc.Load.Duration <= 0 {
+	if sc.Load.Calls <= 0 && sc.Load.Duration <= 0 && len(sc.Measure) == 0 {
 		sc.Load.Calls = DefaultCalls
 	}
 	if sc.Load.Concurrency <= 0 && sc.Load.Rate == "" {

@@ -19,6 +19,8 @@ type decoder struct {
 	lines []string
 	// validateParams is LoadOptions.ValidateFault.
 	validateParams func(kind string, params map[string]any) error
+	// diagnoses and measurements are LoadOptions.Diagnoses and LoadOptions.Measurements.
+	diagnoses, measurements []string
 }
 
 // scenario reads the root mapping into a Scenario, checking every value as
@@ -56,9 +58,11 @@ func (d *decoder) scenario(root *yaml.Node) (*Scenario, error) {
 		{Name: "client", Read: func(_, v *yaml.Node) error { return d.client(v, &s.Client) }},
 		{Name: "faults", Read: func(_, v *yaml.Node) (err error) { s.Faults, err = d.faults(v); return err }},
 		{Name: "load", Read: func(_, v *yaml.Node) error { return d.load(v, &s.Load) }},
+		{Name: "measure", Read: func(_, v *yaml.Node) (err error) { s.Measure, err = d.measure(v); return err }},
 		{Name: "expect", Read: func(_, v *yaml.Node) (err error) {
 			s.Expect, err = d.expect(v)
-			seen.expect = len(s.Expect.Codes)+len(s.Expect.Reasons)+len(s.Expect.Latency) > 0
+			seen.expect = len(s.Expect.Codes)+len(s.Expect.Reasons)+len(s.Expect.Latency)+len(s.Expect.Diagnoses) > 0 ||
+				s.Expect.Measurements != ""
 			return err
 		}},
 		{Name: "explain", Read: func(_, v *yaml.Node) (err error) {
@@ -80,6 +84,29 @@ func (d *decoder) scenario(root *yaml.Node) (*Scenario, error) {
 		return nil, d.At(root, "expect is missing: say which share of calls must end with which codes or reasons, or a latency bound")
 	}
 	return s, nil
+}
+
+// measure reads the list of measurement names, each one the harness knows
+// (LoadOptions.Measurements; without the list, any kebab-case name).
+func (d *decoder) measure(n *yaml.Node) ([]string, error) {
+	names, err := d.StrList(n, "measure")
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range names {
+		item := n.Content[i]
+		known := kebab.MatchString(name)
+		if d.measurements != nil {
+			known = slices.Contains(d.measurements, name)
+		}
+		if !known {
+			return nil, d.At(item, "unknown measurement %q%s; measurements: %s", name, yamlfile.DidYouMean(name, d.measurements), strings.Join(d.measurements, ", "))
+		}
+		if slices.Contains(names[:i], name) {
+			return nil, d.At(item, "measurement %q is listed twice", name)
+		}
+	}
+	return names, nil
 }
 
 func (d *decoder) tags(n *yaml.Node) ([]string, error) {

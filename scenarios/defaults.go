@@ -63,7 +63,8 @@ func (s *Scenario) applyDefaults() {
 	}
 	orString(&s.Client.GrantResource, defaultGrantResource)
 
-	if s.Load.Calls == 0 && s.Load.Duration == 0 {
+	if s.Load.Calls == 0 && s.Load.Duration == 0 && len(s.Measure) == 0 {
+		// A measurement scenario without a load makes no calls but its probes.
 		s.Load.Calls = defaultCalls
 	}
 	if s.Load.Concurrency == 0 && s.Load.Rate == "" {

@@ -17,7 +17,7 @@ import (
 // together.
 func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 	var e Expect
-	var codesNode, reasonsNode *yaml.Node
+	var codesNode, reasonsNode, diagnosesNode *yaml.Node
 	err := d.Mapping(n, "expect", []yamlfile.Field{
 		{Name: "codes", Read: func(_, v *yaml.Node) (err error) {
 			codesNode = v
@@ -31,6 +31,16 @@ func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 				"a reason of the reference catalog (the README's reason table), such as GRANT_EXPIRED")
 			return err
 		}},
+		{Name: "diagnoses", Read: func(_, v *yaml.Node) (err error) {
+			diagnosesNode = v
+			e.Diagnoses, e.DiagnosisShares, err = d.shares(v, "expect.diagnoses", "diagnosis", d.knownDiagnosis, d.diagnoses,
+				"a cause jitbench diagnoses, such as token-expired")
+			return err
+		}},
+		{Name: "measurements", Read: func(_, v *yaml.Node) (err error) {
+			e.Measurements, err = d.enum(v, "expect.measurements", MeasurementVerdicts)
+			return err
+		}},
 		{Name: "latency", Read: func(_, v *yaml.Node) (err error) { e.Latency, e.LatencyBounds, err = d.latency(v); return err }},
 	})
 	if err != nil {
@@ -42,7 +52,19 @@ func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 	if err := d.sharesPossible(reasonsNode, e.ReasonShares, "reason"); err != nil {
 		return e, err
 	}
+	if err := d.sharesPossible(diagnosesNode, e.DiagnosisShares, "diagnosis"); err != nil {
+		return e, err
+	}
 	return e, d.reasonsAgreeWithCodes(reasonsNode, e)
+}
+
+// knownDiagnosis reports whether name is a cause the harness diagnoses
+// (LoadOptions.Diagnoses); without the list, any kebab-case name.
+func (d *decoder) knownDiagnosis(name string) bool {
+	if d.diagnoses == nil {
+		return kebab.MatchString(name)
+	}
+	return slices.Contains(d.diagnoses, name)
 }
 
 // shares reads a mapping of names to shares; noun, known, names and want say which names exist.

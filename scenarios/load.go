@@ -31,6 +31,11 @@ type LoadOptions struct {
 	// overlap. Nil lets every fault overlap.
 	Holds func(kind string) string
 
+	// Diagnoses are the causes expect.diagnoses may name, and Measurements
+	// the names measure may list (the harness passes its own); nil accepts
+	// any kebab-case name.
+	Diagnoses, Measurements []string
+
 	// library requires the name to equal the file's base name.
 	library bool
 }
@@ -62,6 +67,8 @@ func Parse(file string, data []byte, opts LoadOptions) (*Scenario, error) {
 		Reader:         yamlfile.Reader{File: file, Err: ErrInvalid, Kind: "scenario files", Hints: true},
 		lines:          strings.Split(string(data), "\n"),
 		validateParams: opts.ValidateFault,
+		diagnoses:      opts.Diagnoses,
+		measurements:   opts.Measurements,
 	}
 	root, err := d.Load(data, maxDepth, d.reword)
 	if err != nil {
@@ -88,6 +95,9 @@ func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) er
 	if err := d.checkRate(root, s, opts); err != nil {
 		return err
 	}
+	if err := d.checkExternal(root, s); err != nil {
+		return err
+	}
 	if err := d.checkWindows(root, s, opts); err != nil {
 		return err
 	}
@@ -97,6 +107,27 @@ func (d *decoder) crossChecks(root *yaml.Node, s *Scenario, opts LoadOptions) er
 			at = mapValue(root, "faults")
 		}
 		return d.At(at, "an approval fault scripts the reviewer, so it needs broker.approval: reviewer (auto-approval would decide first)")
+	}
+	return nil
+}
+
+// checkExternal refuses what only a user's service has on another
+// topology: diagnoses and measurements are told from outside the service.
+func (d *decoder) checkExternal(root *yaml.Node, s *Scenario) error {
+	if s.Topology == "external" {
+		if s.Expect.Measurements != "" && len(s.Measure) == 0 {
+			return d.At(mapValue(mapValue(root, "expect"), "measurements"), "expect.measurements checks the figures of measure, which lists none")
+		}
+		return nil
+	}
+	why := "needs topology: external: it is told for your own service (jitbench run --target)"
+	switch {
+	case len(s.Measure) > 0:
+		return d.At(mapValue(root, "measure"), "measure %s", why)
+	case len(s.Expect.Diagnoses) > 0:
+		return d.At(mapValue(mapValue(root, "expect"), "diagnoses"), "expect.diagnoses %s", why)
+	case s.Expect.Measurements != "":
+		return d.At(mapValue(mapValue(root, "expect"), "measurements"), "expect.measurements %s", why)
 	}
 	return nil
 }

@@ -58,12 +58,12 @@ func TestParseBadFixtures(t *testing.T) {
 			"short-deadline, retry-without-deadline-extension, revoke, key-rotation, broker-restart, container-pause, container-kill, network-partition, " +
 			"grpc-fault",
 		"unknown_key.yaml": `6:1: unknown key "explian" in the scenario (did you mean "explain"?); known keys: name, summary, tags, ` +
-			"cause, topology, seed, service, broker, client, faults, load, expect, explain",
+			"cause, topology, seed, service, broker, client, faults, load, measure, expect, explain",
 		"unknown_nested_key.yaml": `4:3: unknown key "leway" in service (did you mean "leeway"?); known keys: leeway, algorithms, ` +
 			"max_grant_lifetime, revocation_mode, max_staleness",
 		"unknown_reason.yaml": `7:5: unknown reason "GRANT_EXPIRD" in expect.reasons (did you mean "GRANT_EXPIRED"?): ` +
 			"want a reason of the reference catalog (the README's reason table), such as GRANT_EXPIRED",
-		"unknown_topology.yaml": `3:11: unknown topology "kubernetes": want inprocess, tcp or container`,
+		"unknown_topology.yaml": `3:11: unknown topology "kubernetes": want inprocess, tcp, container or external`,
 		"unquoted_at_least.yaml": "5:25: did not find expected comment or line break (while scanning a block scalar): " +
 			`a value starting with > or | begins a block of text; quote shares and bounds such as ">=90%"`,
 	}

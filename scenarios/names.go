@@ -13,8 +13,13 @@ import (
 
 // The closed vocabularies a scenario file may use.
 var (
-	// Topologies are the values of topology.
-	Topologies = []string{"inprocess", "tcp", "container"}
+	// Topologies are the values of topology; external is the user's own
+	// service, which a target config describes (jitbench run --target).
+	Topologies = []string{"inprocess", "tcp", "container", "external"}
+	// MeasurementVerdicts are the values of expect.measurements: each
+	// figure measured and agreeing with what the target config declares
+	// (within its resolution), or only measured.
+	MeasurementVerdicts = []string{"agree", "measured"}
 	// RevocationModes are the values of service.revocation_mode.
 	RevocationModes = []string{"strict", "best_effort"}
 	// ApprovalModes are the values of broker.approval.

@@ -16,7 +16,8 @@ type Scenario struct {
 	Tags []string `yaml:"tags"`
 	// Cause names the seed-catalog cause the scenario reproduces, if any (see Causes).
 	Cause string `yaml:"cause"`
-	// Topology is where it runs: inprocess (default), tcp or container.
+	// Topology is where it runs: inprocess (default), tcp or container; or
+	// external, the user's own service (a target config is needed to run it).
 	Topology string `yaml:"topology"`
 	// Seed makes the run deterministic (jitter, error rates, forged ids); 0 is a seed like any other.
 	Seed int64 `yaml:"seed"`
@@ -28,6 +29,10 @@ type Scenario struct {
 	Faults []Fault `yaml:"faults"`
 	// Load says how many calls to make and how.
 	Load LoadProfile `yaml:"load"`
+	// Measure names measurements of the target (topology external) that
+	// search for a property and report its figure, e.g. leeway; run
+	// before the load, if the scenario has one.
+	Measure []string `yaml:"measure"`
 	// Expect is what the outcome must be.
 	Expect Expect `yaml:"expect"`
 	// Explain is a text/template rendered with the measured figures (see Figures for the names it may use).
@@ -134,10 +139,19 @@ type Expect struct {
 	// Latency maps a percentile (p50, p99, p99.9; see ParsePercentile) to a bound ("<500ms").
 	Latency map[string]string `yaml:"latency"`
 
-	// CodeShares, ReasonShares and LatencyBounds are Codes, Reasons and Latency parsed, under the same keys.
-	CodeShares    map[string]Share `yaml:"-"`
-	ReasonShares  map[string]Share `yaml:"-"`
-	LatencyBounds map[string]Bound `yaml:"-"`
+	// Diagnoses maps a diagnosed cause of failed calls to a user's service
+	// (topology external; e.g. token-expired) to its expected share of all calls.
+	Diagnoses map[string]string `yaml:"diagnoses"`
+	// Measurements is "agree" (every figure of Measure agrees with the
+	// target config's declaration) or "measured" (every one was measured).
+	Measurements string `yaml:"measurements"`
+
+	// CodeShares, ReasonShares, DiagnosisShares and LatencyBounds are
+	// Codes, Reasons, Diagnoses and Latency parsed, under the same keys.
+	CodeShares      map[string]Share `yaml:"-"`
+	ReasonShares    map[string]Share `yaml:"-"`
+	DiagnosisShares map[string]Share `yaml:"-"`
+	LatencyBounds   map[string]Bound `yaml:"-"`
 }
 
 // Causes are the error causes of the seed articles; every one has at least one library scenario.

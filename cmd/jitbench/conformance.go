@@ -132,13 +132,9 @@ func runConformance(cmd *cobra.Command, f *conformanceFlags) (retErr error) {
 	case f.config == "":
 		return usagef("--config is required: the target's config file ('jitbench conformance --example-config' prints one)")
 	}
-	cfg, err := conformance.LoadConfig(f.config)
+	cfg, err := loadTargetConfig("--config", f.config)
 	if err != nil {
-		var ce *conformance.ConfigError
-		if errors.As(err, &ce) {
-			return usageErr(err) // file:line:col: what is wrong
-		}
-		return usagef("--config: %v", err)
+		return err
 	}
 	opts := conformance.Options{Run: f.run, Skip: f.skip, Version: moduleVersion()}
 	if f.knownFailing != "" {

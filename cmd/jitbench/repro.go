@@ -14,6 +14,7 @@ func newReproCmd() *cobra.Command {
 		topology string
 		asJSON   bool
 		out      string
+		target   string
 	)
 	c := &cobra.Command{
 		Use:   "repro NAME|FILE",
@@ -25,6 +26,13 @@ filled with the figures measured (skew seen, token age, approval wait against
 the deadline, algorithm offered against those accepted) — and the most
 frequent failure's message and details.
 
+--target FILE reproduces the scenario against your own service, which the
+target config FILE describes (see 'jitbench run --help'): a service that is
+not the reference rarely says why it refused a call, so each failed call's
+diagnosis is told from what it returned (code, message), what was sent (the
+token's claims and times, alg, kid), the deadline against the time spent,
+and the faults in force; where the cause cannot be told, it says so and why.
+
 -o also writes the run's result, as 'jitbench run -o' does, for
 'jitbench report render' (an HTML page with the latency plots, JUnit, ...).
 
@@ -32,7 +40,8 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 2 for bad usage or a bad scenario file.`,
 		Example: `  jitbench repro clock-drift
   jitbench repro deadline-too-short-for-approval --topology tcp
-  jitbench repro ./my-scenario.yaml -o result.json`,
+  jitbench repro ./my-scenario.yaml -o result.json
+  jitbench repro external-approval-slower-than-deadline --target target.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(harness.Topologies(), topology) && topology != "" {
@@ -51,7 +60,11 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 					return err
 				}
 			}
-			rep, err := harness.RunScenario(cmd.Context(), picked[0], harness.WithTopology(topology))
+			opts, err := targetOptions(cmd.Context(), target, topology)
+			if err != nil {
+				return err
+			}
+			rep, err := harness.RunScenario(cmd.Context(), picked[0], append(opts, harness.WithTopology(topology))...)
 			if err != nil {
 				if files != nil {
 					_, _ = files.write(nil) // removes the file made for the result
@@ -81,5 +94,6 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: the scenario's own)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	c.Flags().StringVarP(&out, "output", "o", "", "also write the run's result (jitbench.result/v1, for 'jitbench report') to this file")
+	c.Flags().StringVar(&target, "target", "", targetHelp)
 	return c
 }

@@ -52,6 +52,7 @@ func newRunCmd() *cobra.Command {
 		out      string
 		asJSON   bool
 		seed     int64
+		target   string
 	)
 	c := &cobra.Command{
 		Use:   "run [NAME|FILE ...]",
@@ -70,6 +71,20 @@ scenario writes the file -o names; several (or -o naming an existing
 directory) write one file per scenario, DIR/NAME.json. --json prints the
 reports of every scenario as one JSON document instead of tables.
 
+--target FILE runs the scenarios against your own service instead, which
+the target config FILE describes (the file 'jitbench conformance --config'
+reads; 'jitbench conformance init' writes one). jitbench signs credentials
+in the service's own layout with the keys it trusts, gets each grant through
+a reference broker it runs itself (so approval faults act), and acts on the
+service from outside: client-side faults directly, network faults through
+a fault proxy it puts in front of the service, key-source faults through
+the key source it serves (key_source in the config). A valid call is made
+first: a service that refuses it stops the run with exit 2. Scenarios whose
+faults act inside the service (its build, its clock) are skipped, saying
+why; 'jitbench list --external' shows the scenarios written for any
+service. Failed calls carry a diagnosis told from what the service
+returned and what was sent.
+
 --topology runs every scenario on one topology instead of its own:
 inprocess, tcp, or container, where the broker and the Vault run in Docker
 containers built from this jitbench (from source when run inside its
@@ -86,6 +101,7 @@ scenario file (named file:line:col).`,
   jitbench run clock-drift
   jitbench run --tag approval --topology tcp
   jitbench run --tag container                   # the broker and the Vault in Docker containers
+  jitbench run --tag external --target target.yaml   # the external library against your service
   jitbench run my-scenario.yaml -o result.json && jitbench report render --format html result.json -o report.html
   jitbench run --all -o results/ && jitbench report render --format junit results/clock-drift.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -106,6 +122,14 @@ scenario file (named file:line:col).`,
 				return err
 			}
 			opts := []harness.Option{harness.WithTopology(topology)}
+			tgt, err := targetOptions(cmd.Context(), target, topology)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, tgt...)
+			if target != "" {
+				topology = harness.TopologyExternal
+			}
 			if cmd.Flags().Changed("seed") {
 				opts = append(opts, harness.WithSeed(seed))
 			}
@@ -144,6 +168,7 @@ scenario file (named file:line:col).`,
 	c.Flags().StringVarP(&out, "output", "o", "", "also write each scenario's result (jitbench.result/v1, for 'jitbench report') to this file, or DIR/NAME.json for several")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON instead of tables")
 	c.Flags().Int64Var(&seed, "seed", 0, "replace every scenario's seed")
+	c.Flags().StringVar(&target, "target", "", targetHelp)
 	return c
 }
 
@@ -325,7 +350,7 @@ func skipped(err error, s *scenarios.Scenario, topology string) bool {
 		return true
 	}
 	forced := topology != "" && topology != cmp.Or(s.Topology, harness.TopologyInProcess)
-	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal))
+	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal) || errors.Is(err, harness.ErrNotOnTarget))
 }
 
 // isTerminal reports whether w is a terminal, where progress lines belong;
