@@ -22,7 +22,9 @@ type fakeEnv struct {
 	// ctrs is nil for a topology without containers.
 	ctrs *fakeContainers
 	// px is nil for a topology without a fault proxy.
-	px   *proxy.Proxy
+	px *proxy.Proxy
+	// keys is nil for a topology whose key source jitbench does not serve.
+	keys *fakeKeySource
 	seed int64
 
 	mu      sync.Mutex
@@ -60,6 +62,33 @@ func (e *fakeEnv) Client() *ClientKnobs   { return &e.client }
 func (e *fakeEnv) Service() *ServiceKnobs { return &e.service }
 func (e *fakeEnv) Broker() BrokerControl  { return e.broker }
 func (e *fakeEnv) Seed() int64            { return e.seed }
+
+// KeySource implements Env: the fake key source, where the test gave one.
+func (e *fakeEnv) KeySource() (KeySource, error) {
+	if e.keys == nil {
+		return nil, ErrNoKeySource
+	}
+	return e.keys, nil
+}
+
+// fakeKeySource records the outages asked of it: the delay of each, and how many are in force.
+type fakeKeySource struct {
+	mu     sync.Mutex
+	delays []time.Duration
+	active int
+}
+
+func (k *fakeKeySource) Outage(delay time.Duration) func() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.delays = append(k.delays, delay)
+	k.active++
+	return func() {
+		k.mu.Lock()
+		k.active--
+		k.mu.Unlock()
+	}
+}
 
 // Forger implements Env with the reference's development keys.
 func (e *fakeEnv) Forger(credential string) (*Forger, error) { return DevForger(e, credential) }

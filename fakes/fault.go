@@ -71,6 +71,9 @@ type Env interface {
 	// Proxy returns the gRPC fault proxy between the client and the
 	// service; where there is none, an error wrapping ErrNoProxy.
 	Proxy() (*proxy.Proxy, error)
+	// KeySource returns the key source the service reads its grant keys
+	// from, where jitbench serves it; else an error wrapping ErrNoKeySource.
+	KeySource() (KeySource, error)
 	// Forger returns a forger of credential ("grant" or "identity") in the
 	// target's own layout and keys: the token mutation faults forge with it.
 	Forger(credential string) (*Forger, error)

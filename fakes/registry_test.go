@@ -10,7 +10,7 @@ import (
 
 var allKinds = []string{
 	KindApproval, KindBrokerDown, KindBrokerRestart, KindClockSkew, KindContainerKill, KindContainerPause,
-	KindCredentialsMissing, KindGRPCFault, KindKeyRotation, KindNetwork, KindNetworkPartition, KindRetryWithoutDeadlineExtension, KindRevoke, KindShortDeadline, KindStreamInterceptorMissing,
+	KindCredentialsMissing, KindGRPCFault, KindKeyRotation, KindKeySource, KindNetwork, KindNetworkPartition, KindRetryWithoutDeadlineExtension, KindRevoke, KindShortDeadline, KindStreamInterceptorMissing,
 	KindTokenMutation, KindTokensNotPropagated, KindVerifierAlgorithms, KindVerifierWrongKey,
 }
 

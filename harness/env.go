@@ -95,6 +95,9 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 		return nil, fmt.Errorf("scenario %s: topology %q is not supported here (want one of %v)", sc.Name, topo, Topologies())
 	}
 	e := &Env{sc: withDefaults(*sc), topo: topo, reach: reach{topo: topo}}
+	if topo == TopologyExternal && o.target == nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, ErrNeedsTarget)
+	}
 	if topo == TopologyExternal {
 		// Connected before preflight: what the service offers decides what can act on it.
 		if e.reach.ext, err = openExternal(ctx, o.target); err != nil {
@@ -271,6 +274,11 @@ func (e *Env) Proxy() (*proxy.Proxy, error) {
 
 // Seed implements fakes.Env.
 func (e *Env) Seed() int64 { return e.sc.Seed }
+
+// KeySource implements fakes.Env: the key source jitbench serves the
+// user's service on topology external; the reference's service reads its
+// keys from the broker (a network fault on the service-broker link cuts it).
+func (e *Env) KeySource() (fakes.KeySource, error) { return e.reach.keySource() }
 
 // Forger implements fakes.Env: the target's own layout and keys on
 // topology external, else the reference's development keys.

@@ -117,6 +117,17 @@ func (r reach) build(s fakes.ServiceSettings) error {
 	return needsLocal("building the service with "+strings.Join(changes, ", "), "the Vault in its container starts from the scenario's settings alone")
 }
 
+// keySource returns the key source jitbench serves the user's service, or refuses.
+func (r reach) keySource() (fakes.KeySource, error) {
+	if !r.external() {
+		return nil, fmt.Errorf("%w: the reference's service reads its keys from the broker (cut the service-broker link with a network fault instead)", fakes.ErrNoKeySource)
+	}
+	if r.ext == nil || r.ext.session.KeySource() == nil {
+		return nil, fmt.Errorf("%w: this target config has none", fakes.ErrNoKeySource)
+	}
+	return r.ext.session.KeySource(), nil
+}
+
 // revoke refuses a revocation on a target without a revoke hook.
 func (r reach) revoke() error {
 	if r.external() && r.ext != nil && r.ext.session.Config().Revoker == nil {
@@ -246,6 +257,19 @@ func (p *probe) Client() *fakes.ClientKnobs   { return &p.client }
 func (p *probe) Service() *fakes.ServiceKnobs { return &p.service }
 func (p *probe) Broker() fakes.BrokerControl  { return probeBroker{p.reach} }
 func (p *probe) Seed() int64                  { return p.seed }
+
+// KeySource implements fakes.Env: a stand-in that does nothing, where the topology has a key source.
+func (p *probe) KeySource() (fakes.KeySource, error) {
+	if _, err := p.keySource(); err != nil {
+		return nil, err
+	}
+	return probeKeySource{}, nil
+}
+
+// probeKeySource accepts an outage and does nothing.
+type probeKeySource struct{}
+
+func (probeKeySource) Outage(time.Duration) func() { return func() {} }
 
 // Forger implements fakes.Env: the target's forger on topology external
 // (so a case its layout cannot make is refused before the run), else the

@@ -346,7 +346,7 @@ func skipped(err error, s *scenarios.Scenario, topology string) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, harness.ErrNoEngine):
+	case errors.Is(err, harness.ErrNoEngine), errors.Is(err, harness.ErrNeedsTarget):
 		return true
 	}
 	forced := topology != "" && topology != cmp.Or(s.Topology, harness.TopologyInProcess)
