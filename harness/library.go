@@ -47,6 +47,10 @@ func Library() ([]*scenarios.Scenario, error) { return scenarios.LoadLibrary(Loa
 // LoadFile reads the scenario file at path, faults validated.
 func LoadFile(path string) (*scenarios.Scenario, error) { return scenarios.Load(path, LoadOptions()) }
 
+// TagExternal tags the library scenarios written for a user's own service:
+// they run on topology external and need nothing but a target config.
+const TagExternal = "external"
+
 // Tagged returns the scenarios of all carrying tag.
 func Tagged(all []*scenarios.Scenario, tag string) []*scenarios.Scenario {
 	var out []*scenarios.Scenario

@@ -19,6 +19,7 @@ import (
 var figureNames = []string{
 	"Calls", "Codes", "Reasons", "Share", "P50", "P99", "Deadline", "ApprovalWait",
 	"SkewSeen", "TokenAge", "ExpiredAgo", "Leeway", "OfferedAlg", "AcceptedAlgs", "Meta",
+	"Diagnosis", "Fix", "Measurements",
 }
 
 // figureMethods take exactly one name: {{.Share "PERMISSION_DENIED"}}, {{.Meta "expired_ago"}}.

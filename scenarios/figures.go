@@ -35,6 +35,11 @@ type Figures struct {
 	OfferedAlg string
 	// AcceptedAlgs is the most common accepted_algorithms of denials, e.g. "EdDSA,ES256".
 	AcceptedAlgs string
+	// Diagnosis is the most common diagnosis of failed calls to a user's
+	// service (topology external), in one line with its figures; Fix is what it says to change.
+	Diagnosis, Fix string
+	// Measurements says what the scenario's measurements found, one line each.
+	Measurements string
 	// MetaCounts counts, per denial metadata key, how often each value was seen; templates read it through Meta.
 	MetaCounts map[string]map[string]int
 }

@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// The load is bounded by its calls or its duration, and paced by callers or a rate.
-		bounded := s.Load.Calls >= 1 || s.Load.Duration > 0
+		bounded := s.Load.Calls >= 1 || s.Load.Duration > 0 || len(s.Measure) > 0
 		paced := s.Load.Concurrency >= 1 || s.Load.Rate != ""
 		if s.Name == "" || s.Topology == "" || !bounded || !paced || s.Client.Deadline <= 0 {
 			t.Fatalf("accepted without defaults: %+v", s)

@@ -13,7 +13,7 @@ var faultKinds = []string{
 	"clock-skew", "token-mutation", "approval", "broker-down", "network", "credentials-missing",
 	"tokens-not-propagated", "stream-interceptor-missing", "verifier-algorithms", "verifier-wrong-key",
 	"short-deadline", "retry-without-deadline-extension", "revoke", "key-rotation", "broker-restart",
-	"container-pause", "container-kill", "network-partition", "grpc-fault",
+	"container-pause", "container-kill", "network-partition", "grpc-fault", "key-source",
 }
 
 // paramError is a ParamError for the tests' validator.

@@ -31,7 +31,7 @@ func TestParseBadFixtures(t *testing.T) {
 		"explain_share_without_name.yaml": `8:17: explain template: .Share takes one name and must come first in its action, as in {{.Share "NAME"}}`,
 		"explain_syntax.yaml":             "10:1: explain template: unexpected EOF",
 		"explain_unknown_figure.yaml": "8:27: explain template: unknown figure .Skew (did you mean .SkewSeen?); figures: .Calls, .Codes, .Reasons, " +
-			".Share, .P50, .P99, .Deadline, .ApprovalWait, .SkewSeen, .TokenAge, .ExpiredAgo, .Leeway, .OfferedAlg, .AcceptedAlgs, .Meta",
+			".Share, .P50, .P99, .Deadline, .ApprovalWait, .SkewSeen, .TokenAge, .ExpiredAgo, .Leeway, .OfferedAlg, .AcceptedAlgs, .Meta, .Diagnosis, .Fix, .Measurements",
 		"fault_bad_param.yaml":         `5:5: clock-skew: unknown target "moon": want client, service or broker`,
 		"fault_bad_start.yaml":         `5:12: bad duration "soon" for start: write a number and a unit, such as 300ms, 30s, 2m or 1h30m`,
 		"fault_without_kind.yaml":      "4:5: a fault needs a kind, such as kind: clock-skew",
@@ -56,7 +56,7 @@ func TestParseBadFixtures(t *testing.T) {
 		"unknown_fault_kind.yaml": `7:5: unknown fault kind "clock-skw"; kinds: clock-skew, token-mutation, approval, broker-down, network, ` +
 			"credentials-missing, tokens-not-propagated, stream-interceptor-missing, verifier-algorithms, verifier-wrong-key, " +
 			"short-deadline, retry-without-deadline-extension, revoke, key-rotation, broker-restart, container-pause, container-kill, network-partition, " +
-			"grpc-fault",
+			"grpc-fault, key-source",
 		"unknown_key.yaml": `6:1: unknown key "explian" in the scenario (did you mean "explain"?); known keys: name, summary, tags, ` +
 			"cause, topology, seed, service, broker, client, faults, load, measure, expect, explain",
 		"unknown_nested_key.yaml": `4:3: unknown key "leway" in service (did you mean "leeway"?); known keys: leeway, algorithms, ` +

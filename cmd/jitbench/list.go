@@ -22,9 +22,10 @@ type listedScenario struct {
 
 func newListCmd() *cobra.Command {
 	var (
-		tag    string
-		asJSON bool
-		faults bool
+		tag      string
+		asJSON   bool
+		faults   bool
+		external bool
 	)
 	c := &cobra.Command{
 		Use:   "list",
@@ -33,10 +34,14 @@ func newListCmd() *cobra.Command {
 one-sentence summary of what goes wrong. 'jitbench run NAME' runs one,
 'jitbench repro NAME' runs it and explains the outcome.
 
+With --external, list only the scenarios written for your own service:
+they need nothing but a target config ('jitbench run NAME --target FILE').
+
 With --faults, list the fault kinds a scenario file may use instead.`,
 		Example: `  jitbench list
   jitbench list --tag clock
   jitbench list --json
+  jitbench list --external
   jitbench list --faults`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,6 +51,12 @@ With --faults, list the fault kinds a scenario file may use instead.`,
 			all, err := harness.Library()
 			if err != nil {
 				return usagef("the scenario library does not load: %v", err)
+			}
+			if external {
+				if tag != "" && tag != harness.TagExternal {
+					return usagef("--external lists the scenarios tagged %s: give no other --tag with it", harness.TagExternal)
+				}
+				tag = harness.TagExternal
 			}
 			if tag != "" {
 				if all = harness.Tagged(all, tag); len(all) == 0 {
@@ -66,6 +77,7 @@ With --faults, list the fault kinds a scenario file may use instead.`,
 	c.Flags().StringVar(&tag, "tag", "", "only the scenarios with this tag")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	c.Flags().BoolVar(&faults, "faults", false, "list the fault kinds and their parameters instead")
+	c.Flags().BoolVar(&external, "external", false, "only the scenarios for your own service (tag external): run them with --target FILE")
 	return c
 }
 
