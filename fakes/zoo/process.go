@@ -31,12 +31,15 @@ type Started struct {
 	Kind    Kind   `json:"kind"`
 	Bug     string `json:"bug"`
 	JWKSURL string `json:"jwks_url,omitempty"`
+	// TargetConfig is the jitbench target config written for it (--target-config).
+	TargetConfig string `json:"target_config,omitempty"`
 }
 
 // Main runs one zoo target until ctx ends: flags --kind, --bug, --listen,
-// --keys-dir, --jwks-url, --jwks-max-age, --now (a fixed clock, RFC 3339) and
+// --keys-dir, --jwks-url, --jwks-max-age, --now (a fixed clock, RFC 3339),
 // --generate-keys (fresh keys into --keys-dir, and for oauth-scope without
-// --jwks-url a JWKS server of them). Once serving it prints one JSON line,
+// --jwks-url a JWKS server of them) and --target-config (a jitbench target
+// config for it, KEYS-DIR/target.yaml, once it serves). Once serving it prints one JSON line,
 // Started, on stdout. It returns the exit code: 2 for bad usage, 1 when the
 // service cannot start.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -50,6 +53,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jwksMaxAge := fs.Duration("jwks-max-age", jwksMaxAge, "oauth-scope: how long a fetched key set is used")
 	now := fs.String("now", "", "a fixed clock, RFC 3339 (default: the real clock)")
 	generate := fs.Bool("generate-keys", false, "write fresh keys to --keys-dir first")
+	targetConfig := fs.Bool("target-config", false, "write a jitbench target config for this service to KEYS-DIR/target.yaml once it serves (not for oauth-scope, whose keys jitbench serves)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,6 +71,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *keysDir == "" {
 		return usage("--keys-dir is required")
+	}
+	if *targetConfig && kind == OAuthScope {
+		return usage("--target-config: oauth-scope reads its keys from a JWKS the target config's key_source serves; its config is written by the tests")
 	}
 	opts := Options{KeysDir: *keysDir, JWKSURL: *jwksURL, JWKSMaxAge: *jwksMaxAge, Listen: *listen}
 	if *now != "" {
@@ -99,7 +106,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer t.Stop()
-	line, err := json.Marshal(Started{Addr: t.Addr, Kind: kind, Bug: bug.String(), JWKSURL: opts.JWKSURL})
+	started := Started{Addr: t.Addr, Kind: kind, Bug: bug.String(), JWKSURL: opts.JWKSURL}
+	if *targetConfig {
+		if started.TargetConfig, err = WriteTargetConfig(kind, *keysDir, t.Addr); err != nil {
+			return fail(err)
+		}
+	}
+	line, err := json.Marshal(started)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,7 +1,12 @@
 package zoo_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,4 +75,43 @@ func TestProcessBadUsage(t *testing.T) {
 	_, err := zoo.StartProcess(ctx, zoo.ProcessOptions{Kind: "opaque", KeysDir: t.TempDir()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "unknown zoo kind", "the child's own message")
+}
+
+// TestMainWritesTargetConfig: --target-config writes a config naming the
+// address the service serves on, and refuses oauth-scope, whose keys
+// jitbench itself serves.
+func TestMainWritesTargetConfig(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &lineWriter{lines: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- zoo.Main(ctx, []string{"--kind", "methods-list", "--keys-dir", dir, "--generate-keys", "--target-config"}, out, io.Discard)
+	}()
+	var started zoo.Started
+	select {
+	case line := <-out.lines:
+		require.NoError(t, json.Unmarshal([]byte(line), &started))
+	case code := <-done:
+		t.Fatalf("Main ended with %d before serving", code)
+	}
+	cancel()
+	assert.Equal(t, 0, <-done)
+	assert.Equal(t, filepath.Join(dir, "target.yaml"), started.TargetConfig)
+	data, err := os.ReadFile(started.TargetConfig)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "address: "+started.Addr)
+
+	var stderr bytes.Buffer
+	code := zoo.Main(t.Context(), []string{"--kind", "oauth-scope", "--keys-dir", t.TempDir(), "--target-config"}, io.Discard, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), "--target-config: oauth-scope")
+}
+
+// lineWriter hands each line written to it to lines.
+type lineWriter struct{ lines chan string }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.lines <- string(p)
+	return len(p), nil
 }
