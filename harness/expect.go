@@ -38,7 +38,7 @@ const NoCalls = "none: no calls were made: nothing was checked"
 func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []Check {
 	var out []Check
 	calls := len(rec.Outcomes)
-	if calls == 0 {
+	if calls == 0 && (len(sc.Measure) == 0 || sc.Load.Calls > 0 || sc.Load.Duration > 0) {
 		// "At most" and "0%" hold on no calls at all: say that nothing was checked.
 		out = append(out, Check{Name: CallsCheck, Want: "at least 1", Got: NoCalls})
 	}
@@ -62,6 +62,10 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 	}
 	shareChecks("code", sc.Expect.Codes, sc.Expect.CodeShares, f.Codes)
 	shareChecks("reason", sc.Expect.Reasons, sc.Expect.ReasonShares, f.Reasons)
+	shareChecks(DiagnosesCheck, sc.Expect.Diagnoses, sc.Expect.DiagnosisShares, diagnosisCounts(diagnosisRows(rec.Outcomes)))
+	if sc.Topology == TopologyExternal || len(sc.Expect.Diagnoses) > 0 || anyDiagnosis(rec.Outcomes) {
+		out = append(out, diagnosedCheck(rec.Outcomes))
+	}
 
 	latencies := make([]time.Duration, len(rec.Outcomes))
 	for i, o := range rec.Outcomes {
@@ -86,6 +90,7 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 		out = append(out, Check{Name: name, Want: bound.String(), Got: got.String(), Pass: bound.Check(got)})
 	}
 
+	out = append(out, measurementChecks(sc, rec.Measurements)...)
 	out = append(out, actedChecks(sc, rec)...)
 	if !rec.HandlerUncounted {
 		out = append(out, handlerCheck(rec))
@@ -98,6 +103,37 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 		out = append(out, c)
 	}
 	return out
+}
+
+// DiagnosedCheck names the check that every failed call to a user's service was diagnosed.
+const DiagnosedCheck = "every failed call diagnosed"
+
+// anyDiagnosis reports whether a run diagnosed its calls (it ran against a user's service).
+func anyDiagnosis(outcomes []Outcome) bool {
+	return slices.ContainsFunc(outcomes, func(o Outcome) bool { return o.Diagnosis != nil })
+}
+
+// diagnosedCheck: every failed call names a cause, or says plainly that
+// its cause cannot be told and why.
+func diagnosedCheck(outcomes []Outcome) Check {
+	failed, told, unknown := 0, 0, 0
+	for _, o := range outcomes {
+		if o.Code == codes.OK {
+			continue
+		}
+		failed++
+		if d := o.Diagnosis; d != nil && d.Summary != "" {
+			told++
+			if !d.Known {
+				unknown++
+			}
+		}
+	}
+	got := fmt.Sprintf("%d of %d", told, failed)
+	if unknown > 0 {
+		got += fmt.Sprintf(" (%d say why the cause cannot be told)", unknown)
+	}
+	return Check{Name: DiagnosedCheck, Want: "all", Got: got, Pass: told == failed}
 }
 
 // handlerCheck compares the handler's runs with the calls that were let

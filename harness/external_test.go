@@ -1,17 +1,29 @@
 package harness
 
 import (
+	"errors"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
 
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
+// zooKeyCache is how long the zoo's services that read keys from jitbench
+// keep them: short, so a key rotation is honoured within the test.
+const zooKeyCache = 300 * time.Millisecond
+
 // zooTarget starts kind's correct build as a process of its own and
-// returns its target config, written as a user would write it.
+// returns its target config, written from the service's documented
+// conventions as a user would write it; a service with a revocation
+// endpoint gets the revoke hook.
 func zooTarget(t *testing.T, kind zoo.Kind) *conformance.Config {
 	t.Helper()
 	dir := t.TempDir()
@@ -25,29 +37,160 @@ func zooTarget(t *testing.T, kind zoo.Kind) *conformance.Config {
 	if served, ok := cfg.KeySource.(*conformance.ServedKeys); ok {
 		require.NoError(t, served.Start())
 		t.Cleanup(func() { _ = served.Close() })
-		opts.JWKSURL = served.URL()
+		opts.JWKSURL, opts.JWKSMaxAge = served.URL(), zooKeyCache
 	}
 	p, err := zoo.StartProcess(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop() })
 	cfg.Address = p.Addr
+	conv, err := zoo.Describe(kind)
+	require.NoError(t, err)
+	if u := conv.RevokeURL(p.AdminURL); u != "" {
+		cfg.Revoker = conformance.HTTPRevoker{URL: u}
+	}
 	return cfg
 }
 
-func TestExternalSmoke(t *testing.T) {
-	for _, kind := range []zoo.Kind{zoo.MethodsList, zoo.OAuthScope} {
+// TestExternalLibrary runs every scenario of the external library against
+// the zoo's correct builds, each a process of its own written in another
+// team's conventions: each scenario's expectations hold (its diagnoses
+// included) wherever it can act, a scenario the service gives no way to
+// act on is refused as such before anything runs, and every scenario ran
+// on at least two services.
+func TestExternalLibrary(t *testing.T) {
+	lib, err := Library()
+	require.NoError(t, err)
+	external := Tagged(lib, TagExternal)
+	require.NotEmpty(t, external)
+	var (
+		mu  sync.Mutex
+		ran = map[string][]zoo.Kind{}
+	)
+	t.Run("members", func(t *testing.T) {
+		for _, kind := range zoo.Kinds() {
+			t.Run(string(kind), func(t *testing.T) {
+				t.Parallel()
+				cfg := zooTarget(t, kind)
+				for _, sc := range external {
+					t.Run(sc.Name, func(t *testing.T) {
+						rep, err := RunScenario(t.Context(), sc, WithTarget(cfg))
+						if errors.Is(err, ErrNotOnTarget) {
+							t.Logf("not on %s: %v", kind, err)
+							return
+						}
+						rep = judge(t, rep, err)
+						if rep == nil {
+							return
+						}
+						checkExternalRun(t, sc, rep)
+						mu.Lock()
+						ran[sc.Name] = append(ran[sc.Name], kind)
+						mu.Unlock()
+					})
+				}
+			})
+		}
+	})
+	for _, sc := range external {
+		assert.GreaterOrEqual(t, len(ran[sc.Name]), 2, "%s ran on %v: every external scenario runs on two services at least", sc.Name, ran[sc.Name])
+	}
+}
+
+// checkExternalRun checks what every run against a user's service shows:
+// each failed call diagnosed with a summary that names its code, no token
+// in any of them, and an explanation.
+func checkExternalRun(t *testing.T, sc *scenarios.Scenario, rep *Report) {
+	t.Helper()
+	assert.Equal(t, TopologyExternal, rep.Topology)
+	if sc.Explain != "" {
+		assert.NotEmpty(t, rep.Explanation)
+		assert.NotContains(t, rep.Explanation, "<no value>")
+	}
+	for _, o := range rep.Outcomes {
+		if o.Code == codes.OK {
+			assert.Nil(t, o.Diagnosis, "call %d passed", o.Index)
+			continue
+		}
+		require.NotNil(t, o.Diagnosis, "call %d: %s %s", o.Index, o.Code, o.Message)
+		assert.NotEmpty(t, o.Diagnosis.Summary)
+		assert.NotContains(t, o.Diagnosis.Summary+o.Diagnosis.Fix, "eyJ", "a diagnosis never shows a token")
+		assert.Nil(t, o.sent, "the tokens a call carried are dropped once diagnosed")
+	}
+	if rep.Result != nil {
+		var n int64
+		for _, d := range rep.Result.Diagnoses {
+			n += d.Calls
+		}
+		failed := 0
+		for _, o := range rep.Outcomes {
+			if o.Code != codes.OK {
+				failed++
+			}
+		}
+		assert.Equal(t, int64(failed), n, "the result carries the diagnoses, for the HTML report")
+	}
+}
+
+// TestExternalMeasurementsMatchTheZoo: the measurement scenarios find each
+// service's documented leeway within a second, and its revocation delay
+// within its propagation bound.
+func TestExternalMeasurementsMatchTheZoo(t *testing.T) {
+	leeway, err := scenarios.Find("external-measure-leeway")
+	require.NoError(t, err)
+	revocation, err := scenarios.Find("external-measure-revocation")
+	require.NoError(t, err)
+	for _, kind := range []zoo.Kind{zoo.BearerGrant, zoo.ScpArray} {
 		t.Run(string(kind), func(t *testing.T) {
 			cfg := zooTarget(t, kind)
-			sc, err := scenarios.Parse("ok.yaml", []byte("name: ok\nsummary: s.\nload: {calls: 5}\nexpect: {codes: {OK: 100%}}\n"), scenarios.LoadOptions{})
+			conv, err := zoo.Describe(kind)
 			require.NoError(t, err)
-			rep := Run(t, sc, WithTarget(cfg))
+			rep := Run(t, leeway, WithTarget(cfg))
 			require.NotNil(t, rep)
-			t.Logf("%+v", rep.Codes)
-			sc, err = scenarios.Parse("miss.yaml", []byte("name: miss\nsummary: s.\nfaults: [{kind: credentials-missing, credential: both}]\nload: {calls: 5}\nexpect: {codes: {UNAUTHENTICATED: 100%}}\n"), scenarios.LoadOptions{})
-			require.NoError(t, err)
-			rep = Run(t, sc, WithTarget(cfg))
+			require.Len(t, rep.Measurements, 1)
+			f, ok := rep.Measurements[0].Figure("leeway")
+			require.True(t, ok)
+			assert.InDelta(t, conv.Leeway.Seconds(), f.Value.Seconds(), 1, "leeway within 1 s of the service's own")
+
+			rep = Run(t, revocation, WithTarget(cfg))
 			require.NotNil(t, rep)
-			t.Logf("%+v %+v", rep.Codes, rep.TopDenial)
+			p50, ok := rep.Measurements[0].Figure("revocation-p50")
+			require.True(t, ok)
+			assert.GreaterOrEqual(t, p50.Value, conv.RevocationDelay, "not before the service's propagation delay")
+			// One poll (20ms) and a loaded machine's call past the delay.
+			assert.Less(t, p50.Value, conv.RevocationDelay+time.Second)
 		})
 	}
+}
+
+// TestExternalRefusesWhatCannotAct: a fault that acts inside the service,
+// or on what the config gives no way to reach, is refused before anything
+// runs, at its file:line:col, saying why.
+func TestExternalRefusesWhatCannotAct(t *testing.T) {
+	cfg := zooTarget(t, zoo.MethodsList)
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"service clock", "faults: [{kind: clock-skew, target: service, offset: 1m}]", "skewing the service's clock cannot act on an external target"},
+		{"service build", "faults: [{kind: verifier-algorithms, algorithms: [RS256]}]", "the service is built by you"},
+		{"service-broker link", "faults: [{kind: network, link: service-broker, latency: 10ms}]", "does not call jitbench's broker"},
+		{"key source", "faults: [{kind: key-source}]", "this target config has none"},
+		{"revocation", "measure: [revocation]\nexpect: {measurements: measured}", "needs a revoke hook"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := "name: refused\nsummary: s.\ntopology: external\n" + tc.yaml + "\n"
+			if !strings.Contains(tc.yaml, "expect") {
+				text += "expect: {codes: {OK: 100%}}\n"
+			}
+			sc, err := scenarios.Parse("refused.yaml", []byte(text), LoadOptions())
+			require.NoError(t, err)
+			_, err = RunScenario(t.Context(), sc, WithTarget(cfg))
+			require.ErrorIs(t, err, ErrNotOnTarget)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), "refused.yaml")
+		})
+	}
+	t.Run("no target", func(t *testing.T) {
+		sc, err := scenarios.Find("external-baseline")
+		require.NoError(t, err)
+		_, err = RunScenario(t.Context(), sc)
+		assert.ErrorIs(t, err, ErrNeedsTarget)
+	})
 }

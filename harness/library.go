@@ -15,7 +15,8 @@ import (
 // or parameter, or a bad load.rate, is refused at its file:line:col when
 // the file loads, not when the run starts.
 func LoadOptions() scenarios.LoadOptions {
-	return scenarios.LoadOptions{ValidateFault: validateFault, ParseRate: parseRate, Holds: fakes.Holds}
+	return scenarios.LoadOptions{ValidateFault: validateFault, ParseRate: parseRate, Holds: fakes.Holds,
+		Measurements: Measurements(), Diagnoses: Diagnoses()}
 }
 
 // validateFault builds the fault to check it, and names the offending

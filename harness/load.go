@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitbench/jitbench/harness/load"
+	"github.com/jitbench/jitbench/harness/measure"
 	"github.com/jitbench/jitbench/reports"
 )
 
@@ -38,6 +39,10 @@ type Record struct {
 	Denials int
 	// Faults say what each of the scenario's faults did, in the scenario's order.
 	Faults []FaultRun
+	// Measurements are what the scenario's measurements of a user's service found, in its order.
+	Measurements []measure.Result
+	// Start is when the load started: an outcome was sent at Start + its At.
+	Start time.Time
 }
 
 // FaultRun is what one of the scenario's faults did in a run: when its
@@ -78,6 +83,14 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 		return nil, fmt.Errorf("scenario %s: an Env runs its scenario once; Start another", e.sc.Name)
 	}
 	e.ran = true
+	measured, err := e.measureTarget(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", e.sc.Name, err)
+	}
+	if e.sc.Load.Calls <= 0 && e.sc.Load.Duration <= 0 {
+		// A measurement scenario without a load: its probes were its calls.
+		return &Record{Measurements: measured, HandlerUncounted: true, Start: time.Now()}, ctx.Err()
+	}
 	before, counted := e.sys.handlerRuns()
 
 	start := time.Now()
@@ -95,7 +108,11 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 	res, _ := gen.Run(ctx) // its only error is ctx's, returned below
 	elapsed := time.Since(start)
 	faultErr := errors.Join(tl.stop(), e.takeReported())
-	rec := &Record{Outcomes: target.outcomes(), Result: res, Elapsed: elapsed, HandlerUncounted: !counted, Faults: e.faultRuns()}
+	rec := &Record{Outcomes: target.outcomes(), Result: res, Elapsed: elapsed, HandlerUncounted: !counted, Faults: e.faultRuns(),
+		Measurements: measured, Start: start}
+	if x := e.reach.ext; x != nil {
+		x.diagnose(rec)
+	}
 	if after, _ := e.sys.handlerRuns(); counted {
 		rec.HandlerRuns = after - before
 	}

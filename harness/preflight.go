@@ -123,7 +123,7 @@ func (r reach) keySource() (fakes.KeySource, error) {
 		return nil, fmt.Errorf("%w: the reference's service reads its keys from the broker (cut the service-broker link with a network fault instead)", fakes.ErrNoKeySource)
 	}
 	if r.ext == nil || r.ext.session.KeySource() == nil {
-		return nil, fmt.Errorf("%w: this target config has none", fakes.ErrNoKeySource)
+		return nil, fmt.Errorf("%w, so the key source %w: this target config has none", fakes.ErrNoKeySource, ErrNotOnTarget)
 	}
 	return r.ext.session.KeySource(), nil
 }
@@ -166,6 +166,9 @@ func (r reach) settings(sc scenarios.Scenario) error {
 // once to a probe of the topology (fresh instances, so the run's own are
 // untouched). A refusal names the fault's file:line:col.
 func preflight(sc scenarios.Scenario, r reach) error {
+	if err := r.measurable(sc.Measure); err != nil {
+		return fmt.Errorf("%s%w", where(sc, nil), err)
+	}
 	if err := r.settings(sc); err != nil {
 		return fmt.Errorf("%s%w", where(sc, nil), err)
 	}
@@ -183,6 +186,10 @@ func preflight(sc scenarios.Scenario, r reach) error {
 			remove()
 		}
 		p.close()
+		if err != nil && r.external() && errors.Is(err, fakes.ErrNotApplicable) && !errors.Is(err, ErrNotOnTarget) {
+			// A forgery the service's keys or layout cannot make: not this service's scenario.
+			err = fmt.Errorf("%w: %w", ErrNotOnTarget, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%sfault %s: %w", where(sc, &sc.Faults[i]), f.spec.Kind, err)
 		}
@@ -235,6 +242,9 @@ func (p *probe) check() error {
 		if err := p.skewed(target, p.clocks[target].Offset()); err != nil {
 			return err
 		}
+	}
+	if s := p.client.Settings(); p.external() && s.Method != "" && p.ext != nil && p.ext.streams(s.Method) && !p.ext.session.HasStream() {
+		return notOnTarget("sending the calls to a stream", "the target config names no stream method (stream:)")
 	}
 	return p.build(p.service.Settings())
 }

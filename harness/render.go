@@ -24,8 +24,12 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Summary != "" {
 		fmt.Fprintf(w, "  %s\n", r.Summary)
 	}
-	r.writeRows(w)
-	fmt.Fprintf(w, "  latency p50 %v  p90 %v  p99 %v  max %v\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
+	if r.Calls > 0 {
+		r.writeRows(w)
+		fmt.Fprintf(w, "  latency p50 %v  p90 %v  p99 %v  max %v\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
+	}
+	r.writeDiagnoses(w)
+	r.writeMeasurements(w)
 	r.writeChecks(w, "  ")
 	r.writeNotes(w, "  ")
 }
@@ -41,6 +45,27 @@ func (r *Report) writeFaults(w io.Writer) {
 		default:
 			fmt.Fprintf(w, "  fault %s from %v: %s\n", f.Kind, round(f.At), f.Effect)
 		}
+	}
+}
+
+// writeDiagnoses prints the causes of the failed calls to a user's service, most frequent first.
+func (r *Report) writeDiagnoses(w io.Writer) {
+	for _, d := range r.Diagnoses {
+		cause := d.Cause
+		if !d.Known {
+			cause = "cause not told"
+		}
+		fmt.Fprintf(w, "  diagnosis (%d of %d calls, %s): %s\n", d.Calls, r.Calls, cause, d.Summary)
+		if d.Fix != "" {
+			fmt.Fprintf(w, "    fix: %s\n", d.Fix)
+		}
+	}
+}
+
+// writeMeasurements prints what the measurements of a user's service found.
+func (r *Report) writeMeasurements(w io.Writer) {
+	for _, line := range measurementLines(r.Measurements) {
+		fmt.Fprintf(w, "  measured %s\n", line)
 	}
 }
 
@@ -101,6 +126,7 @@ func (r *Report) WriteRepro(w io.Writer) {
 	if r.Summary != "" {
 		fmt.Fprintf(w, "  %s\n", r.Summary)
 	}
+	r.writeMeasurements(w)
 	fmt.Fprintf(w, "\nWhat happened: %d calls in %v\n", r.Calls, r.Elapsed)
 	r.writeRows(w)
 	f := r.Figures
@@ -129,6 +155,10 @@ func (r *Report) WriteRepro(w io.Writer) {
 		}
 	} else {
 		fmt.Fprintln(w, "  (the scenario has no explanation)")
+	}
+	if len(r.Diagnoses) > 0 {
+		fmt.Fprintln(w, "\nEach failed call, diagnosed from what your service returned and what the call carried:")
+		r.writeDiagnoses(w)
 	}
 	if d := r.TopDenial; d != nil {
 		fmt.Fprintf(w, "\nMost frequent failure: %s %s, %d of %d calls (phase %s)\n", d.Code, dash(d.Reason), d.Count, r.Calls, d.Phase)

@@ -3,10 +3,12 @@ package harness
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/jitbench/jitbench/harness/measure"
 	"github.com/jitbench/jitbench/reference/reason"
 	"github.com/jitbench/jitbench/reports"
 	"github.com/jitbench/jitbench/scenarios"
@@ -45,6 +47,10 @@ type Report struct {
 	Explanation string `json:"explanation,omitempty"`
 	// TopDenial is the most frequent failure, with one instance's message and metadata; nil when every call passed.
 	TopDenial *Denial `json:"top_denial,omitempty"`
+	// Diagnoses group the failed calls to a user's service by their diagnosed cause, most frequent first.
+	Diagnoses []DiagnosisRow `json:"diagnoses,omitempty"`
+	// Measurements are what the scenario's measurements of a user's service found.
+	Measurements []measure.Result `json:"measurements,omitempty"`
 	// Outcomes are the individual calls.
 	Outcomes []Outcome `json:"-"`
 	// Result is the run as a reports result (latency histograms per code and
@@ -116,11 +122,21 @@ func (r *Report) Failed() []Check {
 const NoteHandlerUncounted = "the protected handler's runs cannot be counted in a container: the check that it never ran for a denied call (" +
 	HandlerCheck + ") was left out"
 
+// NoteHandlerUnseen is the note of a run against a user's service, whose
+// protected handler runs out of jitbench's sight.
+const NoteHandlerUnseen = "your service's handler runs are not visible to jitbench: the check that it never ran for a denied call (" +
+	HandlerCheck + ") was left out"
+
 // Evaluate turns a run's record into a report: counts, latency, figures,
 // the rendered explanation and every check. sc is the scenario as run.
 func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 	s := withDefaults(*sc)
 	f := figures(rec, s.Service.Leeway)
+	f.Measurements = strings.Join(measurementLines(rec.Measurements), "\n")
+	diagnoses := diagnosisRows(rec.Outcomes)
+	if len(diagnoses) > 0 {
+		f.Diagnosis, f.Fix = diagnoses[0].Summary, diagnoses[0].Fix
+	}
 	text, explainErr := explain(&s, f)
 	r := &Report{
 		Scenario: s.Name, Summary: s.Summary, Cause: s.Cause, Topology: topology, Seed: s.Seed,
@@ -133,12 +149,26 @@ func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 		Figures:     f,
 		Explanation: text,
 		Outcomes:    rec.Outcomes,
+
+		Measurements: rec.Measurements,
+		Diagnoses:    diagnoses,
 	}
-	if rec.HandlerUncounted {
+	switch {
+	case rec.HandlerUncounted && topology == TopologyExternal:
+		if r.Calls > 0 {
+			r.Notes = append(r.Notes, NoteHandlerUnseen)
+		}
+	case rec.HandlerUncounted:
 		r.Notes = append(r.Notes, NoteHandlerUncounted)
 	}
 	r.Rows, r.TopDenial = rows(rec.Outcomes)
 	r.Result = withExpectations(rec.Result, r.Checks)
+	if r.Result != nil {
+		for _, d := range diagnoses {
+			r.Result.Diagnoses = append(r.Result.Diagnoses, reports.Diagnosis{Cause: d.Cause, Known: d.Known, Calls: int64(d.Calls), Summary: d.Summary, Fix: d.Fix})
+		}
+		r.Result.Findings = measurementLines(rec.Measurements)
+	}
 	return r
 }
 

@@ -60,6 +60,12 @@ func WriteHTML(w io.Writer, r *Result) error {
 		}
 		view.Tables = append(view.Tables, newHTMLTable(fmt.Sprintf("Expectations: %d of %d passed", passed, len(r.Expectations)), expectationTable(r)))
 	}
+	if len(r.Diagnoses) > 0 {
+		view.Tables = append(view.Tables, newHTMLTable("Diagnosis of the failed calls", diagnosisTable(r)))
+	}
+	if len(r.Findings) > 0 {
+		view.Tables = append(view.Tables, newHTMLTable("Measurements", findingTable(r)))
+	}
 	view.Tables = append(view.Tables, newHTMLTable("Codes", codeTable(r)))
 	if rt := reasonTable(r); len(rt.rows) > 0 {
 		view.Tables = append(view.Tables, newHTMLTable("Reasons", rt))

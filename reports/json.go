@@ -115,6 +115,9 @@ func (r *Result) check() error {
 	if r.Calls < 0 || r.OverRange < 0 || r.OverRange > r.Calls {
 		return fmt.Errorf("calls %d and over_range %d are impossible", r.Calls, r.OverRange)
 	}
+	if err := r.checkDiagnoses(); err != nil {
+		return err
+	}
 	if r.Latency == nil {
 		return errors.New(`no "latency" histogram`)
 	}

@@ -44,6 +44,14 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 		}
 		mdTable(&b, t)
 	}
+	if len(r.Diagnoses) > 0 {
+		b.WriteString("### Diagnosis of the failed calls\n\n")
+		mdTable(&b, diagnosisTable(r))
+	}
+	if len(r.Findings) > 0 {
+		b.WriteString("### Measurements\n\n")
+		mdTable(&b, findingTable(r))
+	}
 	if len(r.Codes) > 0 {
 		b.WriteString("### Codes\n\n")
 		mdTable(&b, codeTable(r))

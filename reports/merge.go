@@ -86,6 +86,7 @@ func Merge(results ...*Result) (*Result, error) {
 	sortReasons(out.Reasons)
 	out.Messages = mergeMessages(out, results)
 	out.Timeline = buildTimeline(seconds, out.Run.Start, out.Run.End)
+	out.Diagnoses = mergeDiagnoses(results)
 	return out, nil
 }
 

@@ -45,6 +45,11 @@ type Result struct {
 	Timeline []Second `json:"timeline"`
 	// Expectations are the checks made against this result; JUnit renders them as test cases.
 	Expectations []Expectation `json:"expectations,omitempty"`
+	// Diagnoses are the causes of the failed calls of a run against a
+	// user's service, most frequent first; empty for other runs.
+	Diagnoses []Diagnosis `json:"diagnoses,omitempty"`
+	// Findings are what the run's measurements of a user's service found, one line each.
+	Findings []string `json:"findings,omitempty"`
 }
 
 // Run describes one load run; merged results describe all their workers together.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,19 +91,22 @@ func payoutsConvention() Convention {
 				"permissions": []string{perms[send], perms[tail]}},
 			Lifetime: 2 * time.Minute,
 		},
-		Subject:       "alice",
-		Scope:         Scope{Claim: "permissions", Form: "list", Permissions: perms, OneShotClaim: "once"},
-		Leeway:        payoutsLeeway,
-		MaxLifetime:   payoutsMaxLifetime,
-		MaxTokenBytes: payoutsMaxBytes,
-		Capabilities:  []string{CapSizeLimit, CapMaxLifetime, CapOneShot, CapStreamMethod},
+		Subject:         "alice",
+		Scope:           Scope{Claim: "permissions", Form: "list", Permissions: perms, OneShotClaim: "once"},
+		Leeway:          payoutsLeeway,
+		MaxLifetime:     payoutsMaxLifetime,
+		MaxTokenBytes:   payoutsMaxBytes,
+		Capabilities:    []string{CapSizeLimit, CapMaxLifetime, CapOneShot, CapStreamMethod, CapRevocation},
+		RevokePath:      payoutsRevokePath + "?jti=" + JTIPlaceholder,
+		RevocationDelay: payoutsRevocationDelay,
 	}
 }
 
 // payouts guards payments.v1.Payouts the payouts team's way: golang-jwt
 // with map claims, HS256 secrets read from files, the grant sent as
 // "x-jit-grant: Bearer <jwt>", a permissions list of dotted method names,
-// and one-shot grants (once: true) remembered by jti until they expire.
+// one-shot grants (once: true) remembered by jti until they expire, and a
+// replicated deny list of revoked jtis.
 type payouts struct {
 	bug           Bug
 	now           func() time.Time
@@ -111,13 +115,15 @@ type payouts struct {
 	grantKey      []byte
 	identityRules expectations
 	grantRules    expectations
+	deny          *payoutsDenyList
 
 	mu   sync.Mutex
 	used map[string]time.Time // one-shot jti → when it may be forgotten
 }
 
 func newPayouts(bug Bug, opts Options) (*api, guard, error) {
-	s := &payouts{bug: bug, now: opts.Clock, keysDir: opts.KeysDir, used: make(map[string]time.Time)}
+	s := &payouts{bug: bug, now: opts.Clock, keysDir: opts.KeysDir, used: make(map[string]time.Time),
+		deny: newPayoutsDenyList(opts)}
 	var err error
 	if s.identityKey, err = readSecret(filepath.Join(opts.KeysDir, payoutsIdentitySecret)); err != nil {
 		return nil, nil, err
@@ -161,6 +167,8 @@ func (s *payouts) authorize(ctx context.Context, fullMethod string) (context.Con
 	need := payoutsPermission(fullMethod)
 	switch {
 	case err != nil:
+	case s.deny.denies(g.std.ID):
+		err = refuse("the grant was revoked")
 	case len(g.permissions) == 0:
 		err = refuse("the grant has no permissions claim")
 	case s.bug != NoSubjectBinding && g.std.Subject != id.std.Subject:
@@ -214,6 +222,9 @@ func (s *payouts) useOnce(g *payoutsClaims) error {
 	s.used[g.std.ID] = exp.Add(payoutsLeeway)
 	return nil
 }
+
+// adminHandler is the payouts ops API: the deny list's revocation endpoint.
+func (s *payouts) adminHandler() http.Handler { return s.deny.handler() }
 
 func (*payouts) checkRequest(context.Context, string, proto.Message) error { return nil }
 

@@ -71,7 +71,7 @@ func TestParseKindAndBug(t *testing.T) {
 // GenerateKeys writes the files its key sources name.
 func TestConventions(t *testing.T) {
 	known := []string{zoo.CapSizeLimit, zoo.CapECDSA, zoo.CapAsymmetric, zoo.CapKidRequired, zoo.CapKeySource,
-		zoo.CapMaxLifetime, zoo.CapOneShot, zoo.CapTypChecked, zoo.CapResourceScope, zoo.CapStreamMethod, zoo.CapSuiteKeys}
+		zoo.CapMaxLifetime, zoo.CapOneShot, zoo.CapTypChecked, zoo.CapResourceScope, zoo.CapStreamMethod, zoo.CapSuiteKeys, zoo.CapRevocation}
 	for _, k := range zoo.Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			c, err := zoo.Describe(k)
@@ -102,6 +102,11 @@ func TestConventions(t *testing.T) {
 			assert.Contains(t, c.Capabilities, zoo.CapStreamMethod)
 			assert.Equal(t, c.Scope.ResourceClaim != "", c.OutOfScope != nil)
 			assert.Equal(t, c.Scope.OneShotClaim != "", slices.Contains(c.Capabilities, zoo.CapOneShot))
+			revocable := slices.Contains(c.Capabilities, zoo.CapRevocation)
+			assert.Equal(t, revocable, strings.Contains(c.RevokePath, zoo.JTIPlaceholder), "a revoke path names the jti: %q", c.RevokePath)
+			if revocable {
+				assert.Contains(t, c.Grant.Required, "jti", "revocation is by jti: grants carry one")
+			}
 
 			m, err := zoo.GenerateKeys(k, t.TempDir())
 			require.NoError(t, err)

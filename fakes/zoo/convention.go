@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,14 @@ const (
 	CapResourceScope = "resource scope"
 	CapStreamMethod  = "a stream method"
 	CapSuiteKeys     = "key source served by the suite"
+	// CapRevocation is an admin HTTP endpoint that revokes a grant by its jti
+	// (Convention.RevokePath), which the verifier then refuses.
+	CapRevocation = "revocation"
 )
+
+// JTIPlaceholder stands for a grant's id in Convention.RevokePath, as a
+// jitbench target config's revoke url spells it.
+const JTIPlaceholder = "${jti}"
 
 // Convention describes a zoo member the way its team would document it, in
 // neutral terms (plain data, none of the conformance suite's types): enough
@@ -66,6 +74,23 @@ type Convention struct {
 	MaxTokenBytes int
 	// Capabilities are the catalog capabilities the member has (Cap*).
 	Capabilities []string
+	// RevokePath is, with CapRevocation, the admin endpoint to POST to to
+	// revoke a grant, relative to the service's admin URL (Target.AdminURL),
+	// JTIPlaceholder standing for the grant's id; empty without.
+	RevokePath string
+	// RevocationDelay is how long a revocation takes to reach the verifier
+	// unless Options.RevocationDelay says otherwise; zero: at once.
+	RevocationDelay time.Duration
+}
+
+// RevokeURL is the URL that revokes a grant of a service whose admin API is
+// at adminURL, JTIPlaceholder standing for its id; empty when c has no
+// revocation or adminURL is empty.
+func (c Convention) RevokeURL(adminURL string) string {
+	if c.RevokePath == "" || adminURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(adminURL, "/") + c.RevokePath
 }
 
 // Call is a method and its request in protobuf JSON.

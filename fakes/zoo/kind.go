@@ -21,11 +21,13 @@ const (
 	OAuthScope Kind = "oauth-scope"
 	// ScpArray is a two-token files service: the grant in x-grant carries an
 	// scp array of permissions and a res prefix, aud is an array; ES256 grant
-	// keys by kid from a directory of PEM files, EdDSA identities; golang-jwt.
+	// keys by kid from a directory of PEM files, EdDSA identities; golang-jwt;
+	// grants revoked by jti at POST /v1/grants/{jti}/revoke, at once.
 	ScpArray Kind = "scp-array"
 	// BearerGrant is a two-token payouts service: the grant in x-jit-grant
 	// under a Bearer scheme, a permissions list, HS256 with raw secret files,
-	// one-shot grants (once: true, jti register); golang-jwt with map claims.
+	// one-shot grants (once: true, jti register); golang-jwt with map claims;
+	// grants revoked at POST /admin/revocations?jti=, in force 200 ms later.
 	BearerGrant Kind = "bearer-grant"
 )
 

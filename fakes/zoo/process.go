@@ -31,15 +31,19 @@ type Started struct {
 	Kind    Kind   `json:"kind"`
 	Bug     string `json:"bug"`
 	JWKSURL string `json:"jwks_url,omitempty"`
+	// AdminURL is the admin API's base URL (Target.AdminURL), for a member with one.
+	AdminURL string `json:"admin_url,omitempty"`
 	// TargetConfig is the jitbench target config written for it (--target-config).
 	TargetConfig string `json:"target_config,omitempty"`
 }
 
 // Main runs one zoo target until ctx ends: flags --kind, --bug, --listen,
 // --keys-dir, --jwks-url, --jwks-max-age, --now (a fixed clock, RFC 3339),
-// --generate-keys (fresh keys into --keys-dir, and for oauth-scope without
-// --jwks-url a JWKS server of them) and --target-config (a jitbench target
-// config for it, KEYS-DIR/target.yaml, once it serves). Once serving it prints one JSON line,
+// --revocation-delay (Options.RevocationDelay; 0 is at once, unset the
+// member's own), --generate-keys (fresh keys into --keys-dir, and for
+// oauth-scope without --jwks-url a JWKS server of them) and --target-config
+// (a jitbench target config for it, KEYS-DIR/target.yaml, once it serves,
+// with the revoke url of a member that has one). Once serving it prints one JSON line,
 // Started, on stdout. It returns the exit code: 2 for bad usage, 1 when the
 // service cannot start.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -52,8 +56,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jwksURL := fs.String("jwks-url", "", "oauth-scope: the URL of the key set")
 	jwksMaxAge := fs.Duration("jwks-max-age", jwksMaxAge, "oauth-scope: how long a fetched key set is used")
 	now := fs.String("now", "", "a fixed clock, RFC 3339 (default: the real clock)")
+	var revocationDelay optionalDuration
+	fs.Var(&revocationDelay, "revocation-delay", "bearer-grant, scp-array: how long a revocation takes to reach the verifier, 0 for at once (default: the member's own)")
 	generate := fs.Bool("generate-keys", false, "write fresh keys to --keys-dir first")
-	targetConfig := fs.Bool("target-config", false, "write a jitbench target config for this service to KEYS-DIR/target.yaml once it serves (not for oauth-scope, whose keys jitbench serves)")
+	targetConfig := fs.Bool("target-config", false, "write a jitbench target config for this service (with its revoke url, where it has one) to KEYS-DIR/target.yaml once it serves (not for oauth-scope, whose keys jitbench serves)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,6 +82,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--target-config: oauth-scope reads its keys from a JWKS the target config's key_source serves; its config is written by the tests")
 	}
 	opts := Options{KeysDir: *keysDir, JWKSURL: *jwksURL, JWKSMaxAge: *jwksMaxAge, Listen: *listen}
+	switch {
+	case !revocationDelay.set:
+	case revocationDelay.d < 0:
+		return usage("--revocation-delay: must not be negative")
+	case revocationDelay.d == 0:
+		opts.RevocationDelay = ImmediateRevocation
+	default:
+		opts.RevocationDelay = revocationDelay.d
+	}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
@@ -106,9 +121,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	defer t.Stop()
-	started := Started{Addr: t.Addr, Kind: kind, Bug: bug.String(), JWKSURL: opts.JWKSURL}
+	started := Started{Addr: t.Addr, Kind: kind, Bug: bug.String(), JWKSURL: opts.JWKSURL, AdminURL: t.AdminURL}
 	if *targetConfig {
-		if started.TargetConfig, err = WriteTargetConfig(kind, *keysDir, t.Addr); err != nil {
+		if started.TargetConfig, err = WriteTargetConfigFor(kind, *keysDir, t.Info()); err != nil {
 			return fail(err)
 		}
 	}
@@ -154,12 +169,17 @@ type ProcessOptions struct {
 	JWKSMaxAge time.Duration
 	// Now fixes the target's clock; zero keeps the real one.
 	Now time.Time
+	// RevocationDelay is as for Start: zero is the member's own,
+	// ImmediateRevocation (any negative) none.
+	RevocationDelay time.Duration
 }
 
 // Process is a zoo target running in a process of its own.
 type Process struct {
 	// Addr is the host:port it serves on.
 	Addr string
+	// AdminURL is its admin API's base URL, empty for a member without one.
+	AdminURL string
 
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -187,6 +207,12 @@ func StartProcess(ctx context.Context, o ProcessOptions) (*Process, error) {
 	}
 	if !o.Now.IsZero() {
 		args = append(args, "--now", o.Now.UTC().Format(time.RFC3339))
+	}
+	switch {
+	case o.RevocationDelay < 0:
+		args = append(args, "--revocation-delay", "0s")
+	case o.RevocationDelay > 0:
+		args = append(args, "--revocation-delay", o.RevocationDelay.String())
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
@@ -217,7 +243,7 @@ func StartProcess(ctx context.Context, o ProcessOptions) (*Process, error) {
 			_ = p.Stop()
 			return nil, fmt.Errorf("zoo: the target did not start: %s", p.stderrText())
 		}
-		p.Addr = s.Addr
+		p.Addr, p.AdminURL = s.Addr, s.AdminURL
 		return p, nil
 	case <-ctx.Done():
 		_ = p.Stop()
@@ -254,6 +280,28 @@ func HandlerCalls(ctx context.Context, conn grpc.ClientConnInterface) (int64, er
 		return 0, fmt.Errorf("zoo: handler calls: %w", err)
 	}
 	return out.GetValue(), nil
+}
+
+// optionalDuration is a duration flag that knows whether it was given.
+type optionalDuration struct {
+	d   time.Duration
+	set bool
+}
+
+func (o *optionalDuration) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return o.d.String()
+}
+
+func (o *optionalDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	o.d, o.set = d, true
+	return nil
 }
 
 // lockedBuffer is a bytes.Buffer safe for the process's writer and a reader.

@@ -89,7 +89,7 @@ func filesConvention() Convention {
 			Header: filesGrantHeader, Issuer: filesGrantIssuer, Audience: filesAudience, AudienceArray: true,
 			Algorithms: []string{ES256}, KeyID: filesKeyID, KidRequired: true,
 			Key:      KeySource{Format: KeyPEMDir, Path: filesGrantKeyDir, PrivateFormat: PrivatePEMPKCS8, PrivatePath: filesGrantPrivate},
-			Required: []string{"sub", "exp", "iat", "nbf", "scp", "res"},
+			Required: []string{"sub", "exp", "iat", "nbf", "jti", "scp", "res"},
 			Claims: map[string]any{"iss": filesGrantIssuer, "aud": []string{filesAudience}, "sub": "alice",
 				"scp": []string{"files:read", "files:list"}, "res": filesResource},
 			Lifetime: 15 * time.Minute,
@@ -101,14 +101,16 @@ func filesConvention() Convention {
 		MaxLifetime:   filesMaxLifetime,
 		MaxTokenBytes: filesMaxBytes,
 		Capabilities: []string{CapSizeLimit, CapECDSA, CapAsymmetric, CapKidRequired, CapMaxLifetime,
-			CapResourceScope, CapStreamMethod},
+			CapResourceScope, CapStreamMethod, CapRevocation},
+		RevokePath: filesGrantsPrefix + JTIPlaceholder + filesRevokeSuffix,
 	}
 }
 
 // files guards files.v1.Files the files team's way: golang-jwt with claim
 // structs, an EdDSA identity, an ES256 grant whose kid picks a key loaded
-// at start from a directory of PEM files, an scp array of permissions and a
-// res prefix the request's path must be under.
+// at start from a directory of PEM files, an scp array of permissions, a
+// res prefix the request's path must be under, and a jti on every grant so
+// that it can be revoked.
 type files struct {
 	bug           Bug
 	now           func() time.Time
@@ -118,6 +120,7 @@ type files struct {
 	identityRules expectations
 	grantRules    expectations
 	permissions   map[string]string
+	revocations   *filesRevocations
 }
 
 // filesIdentity and filesGrant are the tokens' claims; jwt.Claims is
@@ -150,7 +153,8 @@ func (c *stdClaims) GetAudience() (jwt.ClaimStrings, error) {
 type filesResKey struct{}
 
 func newFiles(bug Bug, opts Options) (*api, guard, error) {
-	s := &files{bug: bug, now: opts.Clock, http: opts.HTTPClient, permissions: filesPermissions()}
+	s := &files{bug: bug, now: opts.Clock, http: opts.HTTPClient, permissions: filesPermissions(),
+		revocations: newFilesRevocations(opts)}
 	pub, _, err := readPublicPEM(filepath.Join(opts.KeysDir, filesIdentityPublic))
 	if err != nil {
 		return nil, nil, err
@@ -165,7 +169,7 @@ func newFiles(bug Bug, opts Options) (*api, guard, error) {
 	s.identityRules = expectations{issuer: filesIdentityIssuer, audience: filesAudience,
 		required: []string{"sub", "exp", "iat"}, leeway: filesLeeway}
 	s.grantRules = expectations{issuer: filesGrantIssuer, audience: filesAudience, audArray: true,
-		required: []string{"sub", "exp", "iat", "nbf"}, leeway: filesLeeway, maxLife: filesMaxLifetime, bug: bug}
+		required: []string{"sub", "exp", "iat", "nbf", "jti"}, leeway: filesLeeway, maxLife: filesMaxLifetime, bug: bug}
 	return filesAPI(), s, nil
 }
 
@@ -215,6 +219,8 @@ func (s *files) authorize(ctx context.Context, fullMethod string) (context.Conte
 	}
 	switch {
 	case err != nil:
+	case s.revocations.isRevoked(g.ID):
+		err = refuse("the grant has been revoked")
 	case len(g.Scp) == 0:
 		err = refuse("the grant has no scp claim")
 	case g.Res == nil || *g.Res == "":
@@ -229,6 +235,9 @@ func (s *files) authorize(ctx context.Context, fullMethod string) (context.Conte
 	}
 	return context.WithValue(ctx, filesResKey{}, *g.Res), nil
 }
+
+// adminHandler is the files admin API: grant revocation.
+func (s *files) adminHandler() http.Handler { return s.revocations }
 
 // allows reports whether scp grants need.
 func (s *files) allows(scp []string, need string) bool {

@@ -30,6 +30,13 @@ type Options struct {
 	// HTTPClient fetches key sets (the JWKS URL, and a token's jku in the
 	// jku-fetched bug); nil means a client with a 5 s timeout.
 	HTTPClient *http.Client
+	// RevocationDelay is how long a revocation takes to reach the verifier
+	// of a member with CapRevocation: zero means the member's own
+	// (Convention.RevocationDelay), ImmediateRevocation (any negative) none.
+	RevocationDelay time.Duration
+	// RevocationClock is the clock that delay runs on; nil means time.Now,
+	// not Clock: a skewed or fixed token clock does not hold up replication.
+	RevocationClock func() time.Time
 }
 
 // withDefaults fills o's zero fields.
@@ -45,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
+	}
+	if o.RevocationClock == nil {
+		o.RevocationClock = time.Now
 	}
 	return o
 }
@@ -64,14 +74,20 @@ type Target struct {
 	Bug  Bug
 	// Addr is the host:port it serves on.
 	Addr string
+	// AdminURL is the base URL of its admin HTTP API on a loopback port of
+	// its own (http://127.0.0.1:port), empty for a member without one;
+	// Convention.RevokeURL makes the revoke URL of it.
+	AdminURL string
 
 	calls  *atomic.Int64
 	server *grpc.Server
+	admin  *adminServer
 	served chan struct{}
 	stop   sync.Once
 }
 
-// Start serves kind's build with bug (None: the correct build) until Stop.
+// Start serves kind's build with bug (None: the correct build) until Stop,
+// and a member's admin API (revocation) beside it at AdminURL.
 func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 	build, ok := builders[kind]
 	if !ok {
@@ -93,9 +109,16 @@ func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 	if t.server, err = newServer(a, g, bug, t.calls); err != nil {
 		return nil, err
 	}
+	if h, ok := g.(adminAPI); ok {
+		if t.admin, err = serveAdmin(h.adminHandler()); err != nil {
+			return nil, err
+		}
+		t.AdminURL = t.admin.url
+	}
 	lis := opts.Listener
 	if lis == nil {
 		if lis, err = net.Listen("tcp", opts.Listen); err != nil {
+			t.admin.close()
 			return nil, fmt.Errorf("zoo: listen: %w", err)
 		}
 	}
@@ -110,10 +133,14 @@ func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 // HandlerCalls counts the protected handler runs so far.
 func (t *Target) HandlerCalls() int64 { return t.calls.Load() }
 
-// Stop stops the service, ending open calls, and waits for it.
+// Info is what a target config needs to know of t: its address and admin URL.
+func (t *Target) Info() TargetInfo { return TargetInfo{Addr: t.Addr, AdminURL: t.AdminURL} }
+
+// Stop stops the service and its admin API, ending open calls, and waits for them.
 func (t *Target) Stop() {
 	t.stop.Do(func() {
 		t.server.Stop()
 		<-t.served
+		t.admin.close()
 	})
 }

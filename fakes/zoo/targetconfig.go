@@ -8,19 +8,34 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// WriteTargetConfig writes a jitbench target config for kind's member,
+// TargetInfo is what a target config says of where a running service is.
+type TargetInfo struct {
+	// Addr is the gRPC service's host:port.
+	Addr string
+	// AdminURL is its admin API's base URL (Target.AdminURL); empty when unknown.
+	AdminURL string
+}
+
+// WriteTargetConfig is WriteTargetConfigFor with the address alone: a
+// member with revocation gets no revoke hook, its admin URL being unknown.
+func WriteTargetConfig(kind Kind, dir, addr string) (string, error) {
+	return WriteTargetConfigFor(kind, dir, TargetInfo{Addr: addr})
+}
+
+// WriteTargetConfigFor writes a jitbench target config for kind's member,
 // whose keys GenerateKeys wrote to dir, to dir/target.yaml, as a user would
 // from the service's documentation (its Convention), and returns its path.
-// The address is addr; a member that reads its keys from the suite gets a
-// key_source on a free loopback port.
-func WriteTargetConfig(kind Kind, dir, addr string) (string, error) {
+// The address is t.Addr; a member with revocation gets a revoke url on
+// t.AdminURL when it is known; a member that reads its keys from the suite
+// gets a key_source on a free loopback port.
+func WriteTargetConfigFor(kind Kind, dir string, t TargetInfo) (string, error) {
 	c, err := Describe(kind)
 	if err != nil {
 		return "", err
 	}
 	has := func(cp string) bool { return slices.Contains(c.Capabilities, cp) }
 	f := map[string]any{
-		"address": addr, "profile": c.Profile, "method": c.Unary.Method, "payload": c.Unary.JSON,
+		"address": t.Addr, "profile": c.Profile, "method": c.Unary.Method, "payload": c.Unary.JSON,
 		"control":  map[string]any{"method": c.Control.Method, "payload": c.Control.JSON},
 		"audience": c.Grant.Audience, "subject": c.Subject, "leeway": c.Leeway.String(),
 	}
@@ -67,6 +82,9 @@ func WriteTargetConfig(kind Kind, dir, addr string) (string, error) {
 	}
 	if has(CapOneShot) {
 		f["one_shot"] = map[string]any{"claims": map[string]any{c.Scope.OneShotClaim: true}}
+	}
+	if u := c.RevokeURL(t.AdminURL); has(CapRevocation) && u != "" {
+		f["revoke"] = map[string]any{"url": u}
 	}
 	if has(CapSuiteKeys) {
 		f["key_source"] = map[string]any{"listen": "127.0.0.1:0"}

@@ -55,7 +55,12 @@ type HTTPRevoker struct {
 
 // Revoke POSTs for id.
 func (h HTTPRevoker) Revoke(ctx context.Context, id string) error {
-	target := strings.ReplaceAll(h.URL, jtiPlaceholder, url.QueryEscape(id))
+	// Escaped for where the placeholder sits: in the path a space is %20, in the query +.
+	path, query, hasQuery := strings.Cut(h.URL, "?")
+	target := strings.ReplaceAll(path, jtiPlaceholder, url.PathEscape(id))
+	if hasQuery {
+		target += "?" + strings.ReplaceAll(query, jtiPlaceholder, url.QueryEscape(id))
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
 	if err != nil {
 		return fmt.Errorf("revoke url: %w", err)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -161,6 +162,9 @@ func (s *Session) Dial(ctx context.Context, dialer func(context.Context, string)
 
 // Address returns the target's host:port.
 func (s *Session) Address() string { return s.t.addr }
+
+// TLS returns the TLS config toward the target; nil for plaintext.
+func (s *Session) TLS() *tls.Config { return s.t.tls }
 
 // KeySource returns the key source the config controls; nil when it names none.
 func (s *Session) KeySource() KeySource { return s.cfg.KeySource }

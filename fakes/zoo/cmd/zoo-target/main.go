@@ -3,8 +3,10 @@
 //
 //	zoo-target --kind scp-array --bug none --keys-dir ./keys --generate-keys
 //
-// It prints one JSON line once serving, {"addr":"127.0.0.1:port",...}, and
-// stops on SIGINT or SIGTERM.
+// It prints one JSON line once serving, {"addr":"127.0.0.1:port",...}, with
+// "admin_url" for a member with a revocation endpoint (bearer-grant,
+// scp-array; --revocation-delay sets how long a revocation takes to reach
+// the verifier), and stops on SIGINT or SIGTERM.
 package main
 
 import (
