@@ -106,7 +106,7 @@ faults:
   - {kind: container-pause, start: 1s, duration: 100ms}
 expect: {codes: {OK: 100%}}
 `)
-	assert.NoError(t, preflight(withDefaults(*sc), reach{topo: TopologyContainer}))
+	assert.NoError(t, preflight(withDefaults(*sc), containerTopology{}))
 }
 
 // TestRunSkipsAContainerScenarioWithoutAnEngine: where no Docker engine

@@ -22,7 +22,7 @@ import (
 type Env struct {
 	sc      scenarios.Scenario // defaults filled in
 	topo    string
-	reach   reach
+	reach   topology // where it runs, and what can act there
 	clocks  map[string]*fakes.SkewClock
 	links   map[string]*fakes.Link
 	client  fakes.ClientKnobs
@@ -91,24 +91,16 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 	if topo == "" {
 		topo = TopologyInProcess
 	}
-	if !slices.Contains(Topologies(), topo) {
-		return nil, fmt.Errorf("scenario %s: topology %q is not supported here (want one of %v)", sc.Name, topo, Topologies())
-	}
-	e := &Env{sc: withDefaults(*sc), topo: topo, reach: reach{topo: topo}}
-	if topo == TopologyExternal && o.target == nil {
-		return nil, fmt.Errorf("scenario %s: %w", sc.Name, ErrNeedsTarget)
-	}
-	if topo == TopologyExternal {
-		// Connected before preflight: what the service offers decides what can act on it.
-		if e.reach.ext, err = openExternal(ctx, o.target); err != nil {
-			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
-		}
+	e := &Env{sc: withDefaults(*sc), topo: topo}
+	// Opened before preflight: what a user's service offers decides what can act on it.
+	if e.reach, err = openTopology(ctx, topo, o); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, e.Close())
-			if e.sys == nil && e.reach.ext != nil {
-				e.reach.ext.session.Close()
+			if e.sys == nil {
+				e.reach.abandon()
 			}
 		}
 	}()
@@ -166,26 +158,7 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 
 // startSystem starts the broker and the service where the topology says.
 // A nil system, never a typed nil, comes with an error.
-func (e *Env) startSystem(ctx context.Context) (system, error) {
-	if x := e.reach.ext; x != nil {
-		if err := x.start(e); err != nil {
-			return nil, err
-		}
-		return x, nil
-	}
-	if e.reach.local() {
-		l, err := startLocal(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		return l, nil
-	}
-	c, err := startCluster(ctx, e)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
+func (e *Env) startSystem(ctx context.Context) (system, error) { return e.reach.start(ctx, e) }
 
 // Scenario returns the scenario the Env runs, with defaults filled in.
 func (e *Env) Scenario() scenarios.Scenario { return e.sc }
@@ -282,12 +255,7 @@ func (e *Env) KeySource() (fakes.KeySource, error) { return e.reach.keySource() 
 
 // Forger implements fakes.Env: the target's own layout and keys on
 // topology external, else the reference's development keys.
-func (e *Env) Forger(credential string) (*fakes.Forger, error) {
-	if x, ok := e.sys.(*externalSystem); ok {
-		return x.forger(credential)
-	}
-	return fakes.DevForger(e, credential)
-}
+func (e *Env) Forger(credential string) (*fakes.Forger, error) { return e.reach.forger(e, credential) }
 
 // Effect implements fakes.Env. A fault applied by the harness reports its
 // effect to its own view of the Env; one applied to the Env directly (a

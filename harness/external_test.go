@@ -194,3 +194,34 @@ func TestExternalRefusesWhatCannotAct(t *testing.T) {
 		assert.ErrorIs(t, err, ErrNeedsTarget)
 	})
 }
+
+// TestExternalLibraryFailsNeutered runs each external scenario with faults
+// against two of the zoo's services with every fault applied to a probe
+// instead: each must fail, its "acted" checks at least, as the reference's
+// scenarios must (TestLibraryFailsWithItsFaultsNeutered).
+func TestExternalLibraryFailsNeutered(t *testing.T) {
+	lib, err := Library()
+	require.NoError(t, err)
+	for _, kind := range []zoo.Kind{zoo.MethodsList, zoo.OAuthScope} {
+		t.Run(string(kind), func(t *testing.T) {
+			cfg := zooTarget(t, kind)
+			for _, sc := range Tagged(lib, TagExternal) {
+				if len(sc.Faults) == 0 {
+					continue
+				}
+				t.Run(sc.Name, func(t *testing.T) {
+					rep, err := runScenario(t.Context(), sc, options{neutered: true, target: cfg})
+					if errors.Is(err, ErrNotOnTarget) {
+						t.Skipf("not on %s: %v", kind, err)
+					}
+					require.NoError(t, err)
+					assert.False(t, rep.Pass(), "%s passes although none of its faults reached the service", sc.Name)
+					for i := range sc.Faults {
+						c := rep.Checks[actedIndex(t, rep, i, sc)]
+						assert.False(t, c.Pass, "%s: the service never met it, yet its check holds: %s", c.Name, c.Got)
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,10 +1,17 @@
-// Package harness runs scenarios against the reference JIT system: it
-// builds the broker, the protected service and a caller on an in-process
-// (bufconn) or loopback TCP topology, each part on its own skewable clock
-// and every connection over a faultable link; applies a scenario's faults on
-// a timeline; drives its load; records each call's code, reason, phase and
-// latency; and checks the expectations. RunScenario serves the CLI, Run a
-// user's own `go test`. The guided tour behind `jitbench demo` lives here too.
+// Package harness runs scenarios: it builds the reference JIT system (the
+// broker, the protected service and a caller) on an in-process (bufconn),
+// loopback TCP or container topology, each part on its own skewable clock
+// and every connection over a faultable link, or connects to the user's
+// own service (topology external) from its target config; applies a
+// scenario's faults on a timeline; drives its load; records each call's
+// code, reason, phase and latency; diagnoses the failed calls to a user's
+// service and takes its measurements; and checks the expectations.
+// RunScenario serves the CLI, Run a user's own `go test`. The guided tour
+// behind `jitbench demo` lives here too.
+//
+// Where a scenario runs is one topology per file, topology_NAME.go, behind
+// the small topology interface (topology.go): what it starts, and what
+// faults can act there. The running parts are system_NAME.go.
 package harness
 
 import (

@@ -110,7 +110,7 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 	faultErr := errors.Join(tl.stop(), e.takeReported())
 	rec := &Record{Outcomes: target.outcomes(), Result: res, Elapsed: elapsed, HandlerUncounted: !counted, Faults: e.faultRuns(),
 		Measurements: measured, Start: start}
-	if x := e.reach.ext; x != nil {
+	if x, ok := e.sys.(*externalSystem); ok {
 		x.diagnose(rec)
 	}
 	if after, _ := e.sys.handlerRuns(); counted {

@@ -15,25 +15,6 @@ const MeasurementsCheck = "measurement"
 // Measurements returns the names a scenario's measure may list.
 func Measurements() []string { return measure.Names() }
 
-// measurable refuses, before anything runs, a measurement the target
-// config gives no way to take: a revocation without a revoke hook, a key
-// rotation without a key source jitbench serves.
-func (r reach) measurable(names []string) error {
-	if len(names) == 0 || r.ext == nil {
-		return nil
-	}
-	cfg := r.ext.session.Config()
-	for _, name := range names {
-		switch {
-		case name == measure.NameRevocation && cfg.Revoker == nil:
-			return notOnTarget("measuring revocation", errNoRevoker.Error())
-		case name == measure.NameKeyRotation && cfg.KeySource == nil:
-			return notOnTarget("measuring key rotation", errNoKeySource.Error())
-		}
-	}
-	return nil
-}
-
 // measureTarget takes the scenario's measurements of the user's service,
 // in order, before its load: a measurement that cannot be taken (no revoke
 // hook, say) is a result that says why; one that went wrong (the service
@@ -42,8 +23,8 @@ func (e *Env) measureTarget(ctx context.Context) ([]measure.Result, error) {
 	if len(e.sc.Measure) == 0 {
 		return nil, nil
 	}
-	x := e.reach.ext
-	if x == nil {
+	x, ok := e.sys.(*externalSystem)
+	if !ok {
 		return nil, fmt.Errorf("measure %s: %w", strings.Join(e.sc.Measure, ", "), ErrNeedsTarget)
 	}
 	t := measure.FromSession(x.session)

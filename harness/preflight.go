@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,160 +11,14 @@ import (
 
 	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/fakes/proxy"
-	"github.com/jitbench/jitbench/reference/token"
 	"github.com/jitbench/jitbench/scenarios"
 )
-
-// ErrNeedsLocal is wrapped by the refusal of a scenario setting or fault
-// that the container topology cannot honour: it acts inside the broker or
-// the service, which run their own code in their containers there.
-var ErrNeedsLocal = errors.New("needs topology inprocess or tcp")
-
-// reach says what faults can act on in a topology. The Env enforces it
-// while faults run, and preflight checks every fault against it before
-// anything starts.
-type reach struct {
-	topo string
-	// ext is the user's service on topology external: what it offers
-	// (a served key source, a revoke hook) decides some refusals.
-	ext *externalSystem
-}
-
-// local reports whether the broker and the service run in this process.
-func (r reach) local() bool { return r.topo != TopologyContainer && r.topo != TopologyExternal }
-
-// external reports whether the service is the user's own.
-func (r reach) external() bool { return r.topo == TopologyExternal }
-
-// ErrNotOnTarget is wrapped by the refusal of a fault that cannot act on
-// the user's service (topology external): it changes how the service is
-// built or runs, which jitbench does not control there.
-var ErrNotOnTarget = errors.New("cannot act on an external target")
-
-// notOnTarget words the refusal of what cannot act on the user's service, and why.
-func notOnTarget(what, why string) error {
-	return fmt.Errorf("%s %w: %s", what, ErrNotOnTarget, why)
-}
-
-// needsLocal words the refusal of what only an in-process system can do, and why.
-func needsLocal(what, why string) error {
-	return fmt.Errorf("%s %w: %s", what, ErrNeedsLocal, why)
-}
-
-// skewed refuses a skew of the broker's or the service's clock in
-// containers: their processes keep the engine's time. (Reading those
-// clocks is fine: a forger places its time cases against the service's.)
-func (r reach) skewed(target string, offset time.Duration) error {
-	if r.external() && target == fakes.TargetService && offset != 0 {
-		return notOnTarget("skewing the service's clock", "it keeps its own host's time; skew the broker's clock (the issuer's minted times) or the client's instead")
-	}
-	if r.local() || r.external() || target == fakes.TargetClient || offset == 0 {
-		return nil
-	}
-	return needsLocal("skewing the "+target+"'s clock", "in a container it keeps the engine's time")
-}
-
-// link refuses the service-broker link in containers: it runs between them.
-func (r reach) link(name string) error {
-	if r.external() && name == fakes.LinkServiceBroker {
-		return notOnTarget("the service-broker link", "the service does not call jitbench's broker (a key-source fault acts on the keys it reads from jitbench)")
-	}
-	if r.local() || r.external() || name != fakes.LinkServiceBroker {
-		return nil
-	}
-	return needsLocal("the service-broker link", "in containers it runs between them (network-partition cuts it there)")
-}
-
-// rotate refuses key rotation in containers: the broker's API has no call for it.
-func (r reach) rotate() error {
-	if r.external() {
-		if r.ext != nil && r.ext.session.KeySource() == nil {
-			return notOnTarget("rotating the grant signing key", errNoKeySource.Error())
-		}
-		return nil
-	}
-	if r.local() {
-		return nil
-	}
-	return needsLocal("rotating the broker's signing key", "the broker's API has no call for it")
-}
-
-// build refuses knobs that change how the service is built in containers.
-func (r reach) build(s fakes.ServiceSettings) error {
-	if r.local() {
-		return nil
-	}
-	var changes []string
-	if len(s.Algorithms) > 0 {
-		changes = append(changes, "its algorithm list")
-	}
-	if s.WrongGrantKeys {
-		changes = append(changes, "the wrong grant keys")
-	}
-	if s.NoStreamInterceptor {
-		changes = append(changes, "no stream interceptor")
-	}
-	if s.Leeway > 0 {
-		changes = append(changes, "another leeway")
-	}
-	if len(changes) == 0 {
-		return nil
-	}
-	if r.external() {
-		return notOnTarget("building the service with "+strings.Join(changes, ", "), "the service is built by you, not by jitbench")
-	}
-	return needsLocal("building the service with "+strings.Join(changes, ", "), "the Vault in its container starts from the scenario's settings alone")
-}
-
-// keySource returns the key source jitbench serves the user's service, or refuses.
-func (r reach) keySource() (fakes.KeySource, error) {
-	if !r.external() {
-		return nil, fmt.Errorf("%w: the reference's service reads its keys from the broker (cut the service-broker link with a network fault instead)", fakes.ErrNoKeySource)
-	}
-	if r.ext == nil || r.ext.session.KeySource() == nil {
-		return nil, fmt.Errorf("%w, so the key source %w: this target config has none", fakes.ErrNoKeySource, ErrNotOnTarget)
-	}
-	return r.ext.session.KeySource(), nil
-}
-
-// revoke refuses a revocation on a target without a revoke hook.
-func (r reach) revoke() error {
-	if r.external() && r.ext != nil && r.ext.session.Config().Revoker == nil {
-		return notOnTarget("revoking the active grants", errNoRevoker.Error())
-	}
-	return nil
-}
-
-// containers refuses the container faults on a topology without containers.
-func (r reach) containers() error {
-	if r.local() || r.external() {
-		return fmt.Errorf("%w (this run: %s)", fakes.ErrNoContainers, r.topo)
-	}
-	return nil
-}
-
-// proxied refuses the fault proxy in containers: the caller dials the
-// Vault's container on its published port, with nothing in between.
-func (r reach) proxied() error {
-	if r.local() || r.external() {
-		return nil
-	}
-	return fmt.Errorf("%w, which %w: the caller dials the Vault's container directly", fakes.ErrNoProxy, ErrNeedsLocal)
-}
-
-// settings refuses scenario settings the topology cannot honour.
-func (r reach) settings(sc scenarios.Scenario) error {
-	if r.topo == TopologyContainer && sc.Broker.Algorithm != token.EdDSA {
-		return needsLocal("broker.algorithm "+sc.Broker.Algorithm, "the broker image signs with its development EdDSA key")
-	}
-	return nil
-}
 
 // preflight checks sc (defaults filled) against what topology topo can
 // do, before anything starts: its settings, and each of its faults applied
 // once to a probe of the topology (fresh instances, so the run's own are
 // untouched). A refusal names the fault's file:line:col.
-func preflight(sc scenarios.Scenario, r reach) error {
+func preflight(sc scenarios.Scenario, r topology) error {
 	if err := r.measurable(sc.Measure); err != nil {
 		return fmt.Errorf("%s%w", where(sc, nil), err)
 	}
@@ -186,9 +39,8 @@ func preflight(sc scenarios.Scenario, r reach) error {
 			remove()
 		}
 		p.close()
-		if err != nil && r.external() && errors.Is(err, fakes.ErrNotApplicable) && !errors.Is(err, ErrNotOnTarget) {
-			// A forgery the service's keys or layout cannot make: not this service's scenario.
-			err = fmt.Errorf("%w: %w", ErrNotOnTarget, err)
+		if errors.Is(err, fakes.ErrNotApplicable) {
+			err = r.unforgeable(err)
 		}
 		if err != nil {
 			return fmt.Errorf("%sfault %s: %w", where(sc, &sc.Faults[i]), f.spec.Kind, err)
@@ -213,7 +65,7 @@ func where(sc scenarios.Scenario, f *scenarios.Fault) string {
 // probe is a topology nothing runs on: it answers a fault as the topology
 // would, and check tells whether what the fault did there is possible.
 type probe struct {
-	reach
+	topology
 	seed    int64
 	time    *clockwork.FakeClock // under every clock, so a drift shows once time passes
 	clocks  map[string]*fakes.SkewClock
@@ -226,8 +78,8 @@ type probe struct {
 
 var _ fakes.Env = (*probe)(nil)
 
-func newProbe(r reach, seed int64) *probe {
-	p := &probe{reach: r, seed: seed, time: clockwork.NewFakeClock(), clocks: map[string]*fakes.SkewClock{}}
+func newProbe(r topology, seed int64) *probe {
+	p := &probe{topology: r, seed: seed, time: clockwork.NewFakeClock(), clocks: map[string]*fakes.SkewClock{}}
 	for _, target := range []string{fakes.TargetClient, fakes.TargetService, fakes.TargetBroker} {
 		p.clocks[target] = fakes.NewSkewClock(p.time)
 	}
@@ -243,8 +95,8 @@ func (p *probe) check() error {
 			return err
 		}
 	}
-	if s := p.client.Settings(); p.external() && s.Method != "" && p.ext != nil && p.ext.streams(s.Method) && !p.ext.session.HasStream() {
-		return notOnTarget("sending the calls to a stream", "the target config names no stream method (stream:)")
+	if err := p.streams(p.client.Settings().Method); err != nil {
+		return err
 	}
 	return p.build(p.service.Settings())
 }
@@ -265,7 +117,7 @@ func (p *probe) Link(name string) (*fakes.Link, error) {
 
 func (p *probe) Client() *fakes.ClientKnobs   { return &p.client }
 func (p *probe) Service() *fakes.ServiceKnobs { return &p.service }
-func (p *probe) Broker() fakes.BrokerControl  { return probeBroker{p.reach} }
+func (p *probe) Broker() fakes.BrokerControl  { return probeBroker{p.topology} }
 func (p *probe) Seed() int64                  { return p.seed }
 
 // KeySource implements fakes.Env: a stand-in that does nothing, where the topology has a key source.
@@ -284,12 +136,7 @@ func (probeKeySource) Outage(time.Duration) func() { return func() {} }
 // Forger implements fakes.Env: the target's forger on topology external
 // (so a case its layout cannot make is refused before the run), else the
 // reference's.
-func (p *probe) Forger(credential string) (*fakes.Forger, error) {
-	if p.ext != nil {
-		return p.ext.forger(credential)
-	}
-	return fakes.DevForger(p, credential)
-}
+func (p *probe) Forger(credential string) (*fakes.Forger, error) { return p.forger(p, credential) }
 
 // Effect implements fakes.Env: a probe measures nothing.
 func (p *probe) Effect(func() fakes.Effect) {}
@@ -330,7 +177,7 @@ func (p *probe) Containers() (fakes.Containers, error) {
 }
 
 // probeBroker answers the broker controls as the topology would, doing nothing.
-type probeBroker struct{ r reach }
+type probeBroker struct{ r topology }
 
 func (probeBroker) SetApprover(fakes.Approver) func()              { return func() {} }
 func (b probeBroker) RevokeActive(context.Context) (int, error)    { return 0, b.r.revoke() }

@@ -97,10 +97,7 @@ func (r *reviewer) current() (fakes.Approver, int) {
 func (r *reviewer) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	every := reviewPoll
-	if r.env.topo == TopologyContainer {
-		every = reviewPollContainer
-	}
+	every := r.env.reach.reviewPoll()
 	go func() {
 		defer close(r.done)
 		t := time.NewTicker(every)

@@ -176,7 +176,7 @@ func (c *clusterSystem) revoke(ctx context.Context, in *jitv1.RevokeRequest) err
 }
 
 func (c *clusterSystem) rotateKey(context.Context) (string, error) {
-	return "", reach{topo: TopologyContainer}.rotate()
+	return "", containerTopology{}.rotate()
 }
 
 // restartBroker stops the broker cleanly (SIGTERM) and starts its

@@ -24,16 +24,6 @@ import (
 	"github.com/jitbench/jitbench/reference/token"
 )
 
-// TopologyExternal runs a scenario against the user's own service, which a
-// target config describes (the conformance suite's): the caller signs
-// credentials in the service's layout with the keys it trusts, and gets
-// each grant through the reference broker, which jitbench runs in this
-// process so approval faults act on it.
-const TopologyExternal = "external"
-
-// ErrNeedsTarget is wrapped by a refusal to run on topology external without a target config.
-var ErrNeedsTarget = errors.New("topology external needs a target config (--target FILE)")
-
 // externalSystem is the user's service and the reference broker jitbench
 // runs for it. The broker approves (or not) and issues a reference grant;
 // the caller turns it into the service's own grant with the same window

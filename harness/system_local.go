@@ -241,7 +241,7 @@ func (l *localSystem) decisions(_ context.Context, rec *Record) error {
 }
 
 func (l *localSystem) containers() (fakes.Containers, error) {
-	return nil, reach{topo: l.topo}.containers()
+	return nil, localTopology{l.topo}.containers()
 }
 
 func (l *localSystem) close() error {
