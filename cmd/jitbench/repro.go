@@ -54,6 +54,9 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 			if err := checkTopologies(picked, topology); err != nil {
 				return err
 			}
+			if err := checkTargets(args, picked, target); err != nil {
+				return err
+			}
 			var files *resultFiles
 			if out != "" {
 				if files, err = newResultFiles(out, 1); err != nil {

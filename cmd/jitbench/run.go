@@ -121,6 +121,9 @@ scenario file (named file:line:col).`,
 			if err := checkTopologies(picked, topology); err != nil {
 				return err
 			}
+			if err := checkTargets(args, picked, target); err != nil {
+				return err
+			}
 			opts := []harness.Option{harness.WithTopology(topology)}
 			tgt, err := targetOptions(cmd.Context(), target, topology)
 			if err != nil {
@@ -229,6 +232,21 @@ func checkTopologies(picked []*scenarios.Scenario, flag string) error {
 		if !slices.Contains(harness.Topologies(), topo) {
 			return usagef("scenario %s: topology %q cannot run here yet (want %s); choose one with --topology",
 				s.Name, topo, strings.Join(harness.Topologies(), " or "))
+		}
+	}
+	return nil
+}
+
+// checkTargets refuses a scenario named on the command line that runs only
+// against a user's service when no --target says which: picked from the
+// library by --all or --tag, such a scenario is skipped instead.
+func checkTargets(args []string, picked []*scenarios.Scenario, target string) error {
+	if target != "" {
+		return nil
+	}
+	for _, s := range picked {
+		if s.Topology == harness.TopologyExternal && (slices.Contains(args, s.Name) || slices.Contains(args, s.File)) {
+			return usagef("scenario %s runs against your own service: give its target config with --target FILE", s.Name)
 		}
 	}
 	return nil
@@ -346,11 +364,12 @@ func skipped(err error, s *scenarios.Scenario, topology string) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, harness.ErrNoEngine), errors.Is(err, harness.ErrNeedsTarget):
+	case errors.Is(err, harness.ErrNoEngine), errors.Is(err, harness.ErrNeedsTarget), errors.Is(err, harness.ErrNotOnTarget):
+		// No engine; no service of yours; or a fault your service gives no way to act on.
 		return true
 	}
 	forced := topology != "" && topology != cmp.Or(s.Topology, harness.TopologyInProcess)
-	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal) || errors.Is(err, harness.ErrNotOnTarget))
+	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal))
 }
 
 // isTerminal reports whether w is a terminal, where progress lines belong;

@@ -17,6 +17,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/jitbench/jitbench/fakes"
+	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness"
 	"github.com/jitbench/jitbench/harness/containers"
 	"github.com/jitbench/jitbench/reports"
@@ -28,6 +29,7 @@ import (
 // does, and after the tests checks that
 // the container scenarios left nothing behind, whether they passed or not.
 func TestMain(m *testing.M) {
+	zoo.MainIfChild() // the zoo services the --target tests run against, as processes of their own
 	containers.DisableRyuk()
 	containers.Quiet()
 	code := m.Run()

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jitbench/jitbench/fakes/zoo"
+	"github.com/jitbench/jitbench/harness"
+)
+
+// zooService starts kind's correct build in a process of its own and
+// writes its target config, as `zoo-target --target-config` does.
+func zooService(t *testing.T, kind zoo.Kind) string {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := zoo.GenerateKeys(kind, dir)
+	require.NoError(t, err)
+	p, err := zoo.StartProcess(t.Context(), zoo.ProcessOptions{Kind: kind, Bug: zoo.None, KeysDir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Stop() })
+	path, err := zoo.WriteTargetConfigFor(kind, dir, zoo.TargetInfo{Addr: p.Addr, AdminURL: p.AdminURL})
+	require.NoError(t, err)
+	return path
+}
+
+// TestReproOnAServiceThatIsNotTheReference is the README's walkthrough: a
+// DEADLINE_EXCEEDED and a PERMISSION_DENIED reproduced on a service in
+// another team's conventions, each failed call diagnosed with its figures.
+func TestReproOnAServiceThatIsNotTheReference(t *testing.T) {
+	t.Parallel()
+	cfg := zooService(t, zoo.MethodsList)
+	for _, tc := range []struct {
+		scenario string
+		want     []string
+	}{
+		{"external-deadline-too-short-for-approval", []string{
+			"(external, seed", "DEADLINE_EXCEEDED", "diagnosis (5 of 5 calls, approval-slower-than-deadline)",
+			"of its 300ms deadline for approval", "fix: give the call a deadline longer than approval takes", "Expectations: PASS"}},
+		{"external-grant-expired", []string{
+			"PERMISSION_DENIED", "diagnosis (5 of 5 calls, token-expired)", "beyond the 30s leeway",
+			"fix: obtain a fresh grant", "Expectations: PASS"}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			r := runScenarioCLI(t, "repro", tc.scenario, "--target", cfg)
+			require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			for _, want := range tc.want {
+				assert.Contains(t, r.stdout, want)
+			}
+			assert.NotContains(t, r.stdout, "eyJ", "no token is ever printed")
+		})
+	}
+}
+
+// TestRunTheExternalLibrary runs `run --tag external --target` on two
+// services: what cannot act on one is skipped with its reason, the rest passes.
+func TestRunTheExternalLibrary(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []zoo.Kind{zoo.MethodsList, zoo.BearerGrant} {
+		t.Run(string(kind), func(t *testing.T) {
+			cfg := zooService(t, kind)
+			r := runScenarioCLI(t, "run", "--tag", harness.TagExternal, "--target", cfg, "--json")
+			require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			var res runResult
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+			assert.True(t, res.Pass)
+			assert.Empty(t, res.Errors)
+			assert.GreaterOrEqual(t, len(res.Scenarios), 12, "most of the library acts on any service")
+			for _, rep := range res.Scenarios {
+				assert.Equal(t, harness.TopologyExternal, rep.Topology)
+			}
+			for _, s := range res.Skipped {
+				assert.Contains(t, s.Error, "cannot act on an external target", s.Scenario)
+			}
+		})
+	}
+}
+
+func TestTargetUsage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := writeFile(t, filepath.Join(dir, "bad.yaml"), "address: 127.0.0.1:1\nmethod: /a.B/C\npayload: '{}'\naudience: x\nkeys: {dev: true}\nleway: 30s\n")
+	unreachable := writeFile(t, filepath.Join(dir, "gone.yaml"), "address: 127.0.0.1:1\nmethod: /a.B/C\npayload: '{}'\naudience: x\nkeys: {dev: true}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"external scenario without a target", []string{"repro", "external-grant-expired"}, "runs against your own service: give its target config with --target FILE"},
+		{"bad target config", []string{"run", "external-baseline", "--target", bad}, "bad.yaml:6:1"},
+		{"unreachable target", []string{"run", "external-baseline", "--target", unreachable}, "--target " + unreachable},
+		{"target and another topology", []string{"run", "external-baseline", "--target", unreachable, "--topology", "tcp"}, "leave --topology out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runScenarioCLI(t, tc.args...)
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tc.want)
+			assert.Equal(t, 1, strings.Count(strings.TrimSpace(r.stderr), "\n")+1, "one line: %q", r.stderr)
+		})
+	}
+}
+
+func TestListExternal(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, "", "list", "--external", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var listed []listedScenario
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &listed))
+	require.NotEmpty(t, listed)
+	for _, s := range listed {
+		assert.Contains(t, s.Tags, harness.TagExternal, s.Name)
+	}
+	lib, err := harness.Library()
+	require.NoError(t, err)
+	assert.Len(t, listed, len(harness.Tagged(lib, harness.TagExternal)))
+	assert.Less(t, len(listed), len(lib))
+}
