@@ -1,5 +1,7 @@
 package fakes
 
+import "errors"
+
 // KindBrokerDown names the fault that makes the broker unreachable.
 const KindBrokerDown = "broker-down"
 
@@ -23,6 +25,9 @@ func newBrokerDown(params map[string]any) (Fault, error) {
 		}
 		for _, name := range []string{LinkClientBroker, LinkServiceBroker} {
 			l, err := env.Link(name)
+			if errors.Is(err, ErrNoLink) && name == LinkServiceBroker {
+				continue // a service that never calls the broker (a user's own): its callers' link is cut
+			}
 			if err != nil {
 				restore()
 				return nil, err

@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 )
+
+// ErrNoLink is what Env.Link wraps for a link the topology does not have:
+// the service of a user's own does not call jitbench's broker.
+var ErrNoLink = errors.New("the topology has no such link")
 
 // Link is one network link of a topology (client→service, say) that network
 // faults act on: latency, jitter, a silent partition, resets and a bandwidth

@@ -67,7 +67,7 @@ func (externalTopology) skewed(target string, offset time.Duration) error {
 // link refuses the service-broker link: the service does not call jitbench's broker.
 func (externalTopology) link(name string) error {
 	if name == fakes.LinkServiceBroker {
-		return notOnTarget("the service-broker link", "the service does not call jitbench's broker (a key-source fault acts on the keys it reads from jitbench)")
+		return fmt.Errorf("%w: %w", fakes.ErrNoLink, notOnTarget("the service-broker link", "the service does not call jitbench's broker (a key-source fault acts on the keys it reads from jitbench)"))
 	}
 	return nil
 }

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness"
 )
@@ -118,4 +124,85 @@ func TestListExternal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, listed, len(harness.Tagged(lib, harness.TagExternal)))
 	assert.Less(t, len(listed), len(lib))
+}
+
+// TestReadmeWalkthroughOnAnotherService runs the README's walkthrough as
+// shown: the zoo-target line's flags (in this process, its directory a
+// temporary one), then the two repro lines against the config it wrote.
+func TestReadmeWalkthroughOnAnotherService(t *testing.T) {
+	t.Parallel()
+	p := readmeLoad(t, "README.md")
+	const dirShown = "/tmp/orders"
+	var start []string
+	var repros [][]string
+	for _, b := range p.blocks {
+		for _, line := range b.lines {
+			words := readmeShellWords(readmeShellWordsComment(line))
+			switch {
+			case len(words) > 3 && words[0] == "go" && words[2] == "./fakes/zoo/cmd/zoo-target":
+				start = words[3:]
+			case len(words) > 3 && words[0] == "jitbench" && words[1] == "repro" && slices.Contains(words, "--target"):
+				repros = append(repros, words[1:])
+			}
+		}
+	}
+	require.NotEmpty(t, start, "the README starts a zoo target")
+	require.Len(t, repros, 2, "the README reproduces two failures on it")
+	dir := t.TempDir()
+	swap := func(words []string) []string {
+		out := make([]string, 0, len(words))
+		for _, w := range words {
+			if w == "&" {
+				continue
+			}
+			out = append(out, strings.ReplaceAll(w, dirShown, dir))
+		}
+		return out
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	lines := &startedLine{c: make(chan string, 1)}
+	go zoo.Main(ctx, swap(start), lines, io.Discard)
+	var started zoo.Started
+	require.NoError(t, json.Unmarshal([]byte(<-lines.c), &started))
+	require.Equal(t, filepath.Join(dir, "target.yaml"), started.TargetConfig)
+	for i, want := range [][]string{
+		{"DEADLINE_EXCEEDED", "diagnosis (5 of 5 calls, approval-slower-than-deadline)", "of its 300ms deadline for approval"},
+		{"PERMISSION_DENIED", "diagnosis (5 of 5 calls, token-expired)", "beyond the 30s leeway"},
+	} {
+		r := runScenarioCLI(t, swap(repros[i])...)
+		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		for _, w := range want {
+			assert.Contains(t, r.stdout, w)
+		}
+	}
+}
+
+// startedLine hands the first line written to it to c.
+type startedLine struct {
+	c    chan string
+	once sync.Once
+}
+
+func (w *startedLine) Write(p []byte) (int, error) {
+	w.once.Do(func() { w.c <- string(p) })
+	return len(p), nil
+}
+
+// TestDocsExternalCoversEverything: docs/external.md's tables and lists
+// name every fault kind, every diagnosed cause (in precedence order) and
+// every measurement the code has, so the page cannot fall behind it.
+func TestDocsExternalCoversEverything(t *testing.T) {
+	p := readmeLoad(t, "docs/external.md")
+	for _, kind := range fakes.Kinds() {
+		assert.Contains(t, p.text, "`"+kind+"`", "the fault table says how %s acts on a user's service", kind)
+	}
+	var listed []string
+	for _, m := range regexp.MustCompile("`([a-z-]+)`[,.]").FindAllStringSubmatch(p.text[strings.Index(p.text, "The causes, in the order"):strings.Index(p.text, "A scenario can expect")], -1) {
+		listed = append(listed, m[1])
+	}
+	assert.Equal(t, harness.Diagnoses(), listed, "the causes, in precedence order")
+	for _, m := range harness.Measurements() {
+		assert.Contains(t, p.text, "| `"+m+"` |", "the measurement table has %s", m)
+	}
 }

@@ -154,11 +154,17 @@ type KeySource struct {
 	// PrivateFormat and PrivatePath are the test signer's key (Private*
 	// constants, or KeySecretFile: the same secret file).
 	PrivateFormat, PrivatePath string
-	// KeyJWKSURL only: a fetched set is used for CacheMaxAge; an unknown kid
-	// triggers a fetch unless it was unknown within UnknownKidTTL or the last
-	// RefetchWindow already saw MaxRefetches fetches.
+	// KeyJWKSURL fetched on demand (oauth-scope): a fetched set is used for
+	// CacheMaxAge; an unknown kid triggers a fetch unless it was unknown
+	// within UnknownKidTTL or the last RefetchWindow already saw
+	// MaxRefetches fetches.
 	CacheMaxAge, UnknownKidTTL, RefetchWindow time.Duration
 	MaxRefetches                              int
+	// KeyJWKSURL refreshed in the background (scp-array): the set is fetched
+	// every RefreshInterval, the last good set kept while fetches fail; an
+	// unknown kid waits for an early fetch, started no sooner than
+	// RefreshCooldown after the last one, which every such caller shares.
+	RefreshInterval, RefreshCooldown time.Duration
 }
 
 // Scope says how a grant carries what it allows.

@@ -21,8 +21,10 @@ const (
 	OAuthScope Kind = "oauth-scope"
 	// ScpArray is a two-token files service: the grant in x-grant carries an
 	// scp array of permissions and a res prefix, aud is an array; ES256 grant
-	// keys by kid from a directory of PEM files, EdDSA identities; golang-jwt;
-	// grants revoked by jti at POST /v1/grants/{jti}/revoke, at once.
+	// keys by kid from a directory of PEM files or, given a JWKS URL
+	// (Convention.WithSuiteKeys), from a key set refreshed in the background;
+	// EdDSA identities; golang-jwt; grants revoked by jti at
+	// POST /v1/grants/{jti}/revoke, at once.
 	ScpArray Kind = "scp-array"
 	// BearerGrant is a two-token payouts service: the grant in x-jit-grant
 	// under a Bearer scheme, a permissions list, HS256 with raw secret files,

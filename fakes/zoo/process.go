@@ -38,14 +38,17 @@ type Started struct {
 }
 
 // Main runs one zoo target until ctx ends: flags --kind, --bug, --listen,
-// --keys-dir, --jwks-url, --jwks-max-age, --now (a fixed clock, RFC 3339),
-// --revocation-delay (Options.RevocationDelay; 0 is at once, unset the
-// member's own), --generate-keys (fresh keys into --keys-dir, and for
-// oauth-scope without --jwks-url a JWKS server of them) and --target-config
-// (a jitbench target config for it, KEYS-DIR/target.yaml, once it serves,
-// with the revoke url of a member that has one). Once serving it prints one JSON line,
-// Started, on stdout. It returns the exit code: 2 for bad usage, 1 when the
-// service cannot start.
+// --keys-dir, --jwks-url (oauth-scope's key set; scp-array's grant keys,
+// instead of its PEM directory), --jwks-max-age (oauth-scope),
+// --jwks-refresh (scp-array: Options.JWKSRefresh), --now (a fixed clock,
+// RFC 3339), --revocation-delay (Options.RevocationDelay; 0 is at once,
+// unset the member's own), --generate-keys (fresh keys into --keys-dir, and
+// for oauth-scope without --jwks-url a JWKS server of them) and
+// --target-config (a jitbench target config for it, KEYS-DIR/target.yaml,
+// once it serves, with the revoke url of a member that has one and, for a
+// service reading its keys from --jwks-url, a key_source serving them
+// there). Once serving it prints one JSON line, Started, on stdout. It
+// returns the exit code: 2 for bad usage, 1 when the service cannot start.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("zoo-target", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -53,13 +56,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	bugName := fs.String("bug", "none", "the build's one bug, or none")
 	listen := fs.String("listen", "127.0.0.1:0", "the address to serve on")
 	keysDir := fs.String("keys-dir", "", "the directory of the member's keys (written by --generate-keys or zoo.GenerateKeys)")
-	jwksURL := fs.String("jwks-url", "", "oauth-scope: the URL of the key set")
+	jwksURL := fs.String("jwks-url", "", "oauth-scope: the URL of the key set; scp-array: read the grant keys from this JWKS instead of the PEM directory")
 	jwksMaxAge := fs.Duration("jwks-max-age", jwksMaxAge, "oauth-scope: how long a fetched key set is used")
+	jwksRefresh := fs.Duration("jwks-refresh", filesJWKSRefresh, "scp-array with --jwks-url: how often the key set is fetched again in the background")
 	now := fs.String("now", "", "a fixed clock, RFC 3339 (default: the real clock)")
 	var revocationDelay optionalDuration
 	fs.Var(&revocationDelay, "revocation-delay", "bearer-grant, scp-array: how long a revocation takes to reach the verifier, 0 for at once (default: the member's own)")
 	generate := fs.Bool("generate-keys", false, "write fresh keys to --keys-dir first")
-	targetConfig := fs.Bool("target-config", false, "write a jitbench target config for this service (with its revoke url, where it has one) to KEYS-DIR/target.yaml once it serves (not for oauth-scope, whose keys jitbench serves)")
+	targetConfig := fs.Bool("target-config", false, "write a jitbench target config for this service (with its revoke url, where it has one, and a key_source serving --jwks-url, where it reads its keys from one) to KEYS-DIR/target.yaml once it serves (oauth-scope: only with --jwks-url)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -78,10 +82,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *keysDir == "" {
 		return usage("--keys-dir is required")
 	}
-	if *targetConfig && kind == OAuthScope {
-		return usage("--target-config: oauth-scope reads its keys from a JWKS the target config's key_source serves; its config is written by the tests")
+	if *targetConfig && kind == OAuthScope && *jwksURL == "" {
+		return usage("--target-config: oauth-scope reads its keys from a JWKS the target config's key_source serves: give --jwks-url, where jitbench is to serve them")
 	}
-	opts := Options{KeysDir: *keysDir, JWKSURL: *jwksURL, JWKSMaxAge: *jwksMaxAge, Listen: *listen}
+	if *jwksRefresh <= 0 {
+		return usage("--jwks-refresh: must be positive")
+	}
+	opts := Options{KeysDir: *keysDir, JWKSURL: *jwksURL, JWKSMaxAge: *jwksMaxAge, JWKSRefresh: *jwksRefresh, Listen: *listen}
 	switch {
 	case !revocationDelay.set:
 	case revocationDelay.d < 0:
@@ -161,12 +168,13 @@ type ProcessOptions struct {
 	// Executable runs the target: a built fakes/zoo/cmd/zoo-target, or empty
 	// for the running test binary (whose TestMain calls MainIfChild).
 	Executable string
-	// Kind, Bug, KeysDir, JWKSURL and JWKSMaxAge are as for Start.
-	Kind       Kind
-	Bug        Bug
-	KeysDir    string
-	JWKSURL    string
-	JWKSMaxAge time.Duration
+	// Kind, Bug, KeysDir, JWKSURL, JWKSMaxAge and JWKSRefresh are as for Start.
+	Kind        Kind
+	Bug         Bug
+	KeysDir     string
+	JWKSURL     string
+	JWKSMaxAge  time.Duration
+	JWKSRefresh time.Duration
 	// Now fixes the target's clock; zero keeps the real one.
 	Now time.Time
 	// RevocationDelay is as for Start: zero is the member's own,
@@ -204,6 +212,9 @@ func StartProcess(ctx context.Context, o ProcessOptions) (*Process, error) {
 	}
 	if o.JWKSMaxAge > 0 {
 		args = append(args, "--jwks-max-age", o.JWKSMaxAge.String())
+	}
+	if o.JWKSRefresh > 0 {
+		args = append(args, "--jwks-refresh", o.JWKSRefresh.String())
 	}
 	if !o.Now.IsZero() {
 		args = append(args, "--now", o.Now.UTC().Format(time.RFC3339))

@@ -2,7 +2,6 @@ package zoo
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
@@ -108,15 +107,16 @@ func filesConvention() Convention {
 
 // files guards files.v1.Files the files team's way: golang-jwt with claim
 // structs, an EdDSA identity, an ES256 grant whose kid picks a key loaded
-// at start from a directory of PEM files, an scp array of permissions, a
-// res prefix the request's path must be under, and a jti on every grant so
-// that it can be revoked.
+// at start from a directory of PEM files (or, given a JWKS URL, from a key
+// set refreshed in the background: filesKeyring), an scp array of
+// permissions, a res prefix the request's path must be under, and a jti on
+// every grant so that it can be revoked.
 type files struct {
 	bug           Bug
 	now           func() time.Time
 	http          *http.Client
 	identity      ed25519.PublicKey
-	grantKeys     map[string]*ecdsa.PublicKey
+	grantKeys     filesGrantKeys
 	identityRules expectations
 	grantRules    expectations
 	permissions   map[string]string
@@ -163,23 +163,36 @@ func newFiles(bug Bug, opts Options) (*api, guard, error) {
 	if s.identity, ok = pub.(ed25519.PublicKey); !ok {
 		return nil, nil, fmt.Errorf("zoo: %s: want an Ed25519 public key", filesIdentityPublic)
 	}
-	if s.grantKeys, err = readKeyDir(filepath.Join(opts.KeysDir, filesGrantKeyDir)); err != nil {
-		return nil, nil, err
-	}
 	s.identityRules = expectations{issuer: filesIdentityIssuer, audience: filesAudience,
 		required: []string{"sub", "exp", "iat"}, leeway: filesLeeway}
 	s.grantRules = expectations{issuer: filesGrantIssuer, audience: filesAudience, audArray: true,
 		required: []string{"sub", "exp", "iat", "nbf", "jti"}, leeway: filesLeeway, maxLife: filesMaxLifetime, bug: bug}
+	if opts.JWKSURL != "" {
+		s.grantKeys = newFilesKeyring(opts.JWKSURL, opts.HTTPClient, opts.KeyClock, opts.JWKSRefresh)
+		return filesAPI(), s, nil
+	}
+	dir, err := readKeyDir(filepath.Join(opts.KeysDir, filesGrantKeyDir))
+	if err != nil {
+		return nil, nil, err
+	}
+	s.grantKeys = dir
 	return filesAPI(), s, nil
 }
 
+// close stops the grant key refresher, when there is one.
+func (s *files) close() {
+	if r, ok := s.grantKeys.(*filesKeyring); ok {
+		r.close()
+	}
+}
+
 // readKeyDir reads every <kid>.pem of dir as a P-256 public key.
-func readKeyDir(dir string) (map[string]*ecdsa.PublicKey, error) {
+func readKeyDir(dir string) (filesKeyDir, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("zoo: grant keys: %w", err)
 	}
-	keys := make(map[string]*ecdsa.PublicKey)
+	keys := make(filesKeyDir)
 	for _, e := range entries {
 		kid, ok := strings.CutSuffix(e.Name(), ".pem")
 		if !ok || e.IsDir() {
@@ -364,17 +377,19 @@ func (s *files) grantKey(ctx context.Context, t *jwt.Token) (any, error) {
 	case kid == "":
 		return nil, refuse("the grant has no kid")
 	}
-	k, ok := s.grantKeys[kid]
+	k, err := s.grantKeys.key(ctx, kid)
 	switch {
-	case !ok && s.bug == UnknownKidFallback:
+	case errors.Is(err, errNoGrantKey) && s.bug == UnknownKidFallback:
 		// BUG unknown-kid-fallback: "the broker forgets the kid sometimes".
 		var keys jwt.VerificationKeySet
-		for _, k := range s.grantKeys {
+		for _, k := range s.grantKeys.all() {
 			keys.Keys = append(keys.Keys, k)
 		}
 		return keys, nil
-	case !ok:
+	case errors.Is(err, errNoGrantKey):
 		return nil, refuse("the grant's kid names no key of this service")
+	case err != nil:
+		return nil, err
 	case t.Method.Alg() == HS256: // only with the hs256-public-key bug
 		return x509.MarshalPKIXPublicKey(k)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"google.golang.org/grpc"
 )
 
@@ -16,7 +17,9 @@ import (
 type Options struct {
 	// KeysDir is the directory GenerateKeys wrote the member's keys to. Required.
 	KeysDir string
-	// JWKSURL is where an oauth-scope service fetches its key set. Required for oauth-scope.
+	// JWKSURL is where an oauth-scope service fetches its key set (required
+	// for oauth-scope), and where a scp-array service reads its grant keys
+	// when set, instead of its directory of PEM files. Other members ignore it.
 	JWKSURL string
 	// Clock is the service's clock; nil means time.Now.
 	Clock func() time.Time
@@ -27,6 +30,14 @@ type Options struct {
 	// JWKSMaxAge is how long an oauth-scope service uses a fetched key set
 	// (a retired key is refused once it is over); zero means 5 minutes.
 	JWKSMaxAge time.Duration
+	// JWKSRefresh is how often a scp-array service reading its grant keys
+	// from JWKSURL fetches them again in the background; zero means 1
+	// minute. An unknown kid asks for a fetch sooner, no sooner than the
+	// shorter of this and 200 ms after the last one started.
+	JWKSRefresh time.Duration
+	// KeyClock is the clock that refresh interval and its rate limit run on;
+	// nil means the real clock, not Clock: a fixed token clock does not stop refreshes.
+	KeyClock clockwork.Clock
 	// HTTPClient fetches key sets (the JWKS URL, and a token's jku in the
 	// jku-fetched bug); nil means a client with a 5 s timeout.
 	HTTPClient *http.Client
@@ -49,6 +60,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JWKSMaxAge <= 0 {
 		o.JWKSMaxAge = jwksMaxAge
+	}
+	if o.JWKSRefresh <= 0 {
+		o.JWKSRefresh = filesJWKSRefresh
+	}
+	if o.KeyClock == nil {
+		o.KeyClock = clockwork.NewRealClock()
 	}
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
@@ -79,11 +96,24 @@ type Target struct {
 	// Convention.RevokeURL makes the revoke URL of it.
 	AdminURL string
 
-	calls  *atomic.Int64
-	server *grpc.Server
-	admin  *adminServer
-	served chan struct{}
-	stop   sync.Once
+	keysURL string // the JWKS URL its grant keys come from; empty when from files
+	calls   *atomic.Int64
+	server  *grpc.Server
+	guard   guard
+	admin   *adminServer
+	served  chan struct{}
+	stop    sync.Once
+}
+
+// closer is a guard with something of its own to stop (a key refresher).
+type closer interface {
+	close()
+}
+
+// readsJWKS reports whether kind's service, started with opts, reads its
+// grant keys from opts.JWKSURL.
+func readsJWKS(kind Kind, opts Options) bool {
+	return opts.JWKSURL != "" && (kind == OAuthScope || kind == ScpArray)
 }
 
 // Start serves kind's build with bug (None: the correct build) until Stop,
@@ -105,12 +135,17 @@ func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Kind: kind, Bug: bug, calls: new(atomic.Int64), served: make(chan struct{})}
+	t := &Target{Kind: kind, Bug: bug, guard: g, calls: new(atomic.Int64), served: make(chan struct{})}
+	if readsJWKS(kind, opts) {
+		t.keysURL = opts.JWKSURL
+	}
 	if t.server, err = newServer(a, g, bug, t.calls); err != nil {
+		t.closeGuard()
 		return nil, err
 	}
 	if h, ok := g.(adminAPI); ok {
 		if t.admin, err = serveAdmin(h.adminHandler()); err != nil {
+			t.closeGuard()
 			return nil, err
 		}
 		t.AdminURL = t.admin.url
@@ -119,6 +154,7 @@ func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 	if lis == nil {
 		if lis, err = net.Listen("tcp", opts.Listen); err != nil {
 			t.admin.close()
+			t.closeGuard()
 			return nil, fmt.Errorf("zoo: listen: %w", err)
 		}
 	}
@@ -133,14 +169,25 @@ func Start(kind Kind, bug Bug, opts Options) (*Target, error) {
 // HandlerCalls counts the protected handler runs so far.
 func (t *Target) HandlerCalls() int64 { return t.calls.Load() }
 
-// Info is what a target config needs to know of t: its address and admin URL.
-func (t *Target) Info() TargetInfo { return TargetInfo{Addr: t.Addr, AdminURL: t.AdminURL} }
+// Info is what a target config needs to know of t: its address, its admin
+// URL and, when it reads its grant keys from a JWKS URL, that URL.
+func (t *Target) Info() TargetInfo {
+	return TargetInfo{Addr: t.Addr, AdminURL: t.AdminURL, SuiteKeys: t.keysURL != "", JWKSURL: t.keysURL}
+}
 
-// Stop stops the service and its admin API, ending open calls, and waits for them.
+// Stop stops the service, its admin API and its key refresher, ending open calls, and waits for them.
 func (t *Target) Stop() {
 	t.stop.Do(func() {
 		t.server.Stop()
 		<-t.served
 		t.admin.close()
+		t.closeGuard()
 	})
+}
+
+// closeGuard stops what the guard runs of its own.
+func (t *Target) closeGuard() {
+	if c, ok := t.guard.(closer); ok {
+		c.close()
+	}
 }

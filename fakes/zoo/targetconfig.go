@@ -1,6 +1,8 @@
 package zoo
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,17 @@ type TargetInfo struct {
 	Addr string
 	// AdminURL is its admin API's base URL (Target.AdminURL); empty when unknown.
 	AdminURL string
+	// SuiteKeys says the service reads its grant keys from a JWKS the suite
+	// serves (scp-array started with Options.JWKSURL; oauth-scope always
+	// does): the config gets a key_source and the convention of
+	// Convention.WithSuiteKeys.
+	SuiteKeys bool
+	// JWKSURL, with SuiteKeys, is the URL the service reads its keys from:
+	// key_source listens on its host:port and serves its path, so that
+	// the suite serves the keys where the service looks. Empty: a free
+	// loopback port, the suite's URL to be given to the service once
+	// LoadConfig's key source serves (ServedKeys.URL).
+	JWKSURL string
 }
 
 // WriteTargetConfig is WriteTargetConfigFor with the address alone: a
@@ -27,13 +40,30 @@ func WriteTargetConfig(kind Kind, dir, addr string) (string, error) {
 // from the service's documentation (its Convention), and returns its path.
 // The address is t.Addr; a member with revocation gets a revoke url on
 // t.AdminURL when it is known; a member that reads its keys from the suite
-// gets a key_source on a free loopback port.
+// (oauth-scope, or t.SuiteKeys) gets a key_source at t.JWKSURL or on a
+// free loopback port. The suite then serves the public halves of the keys
+// the config's keys.grant names, under their kids: the kid the grants
+// carry.
 func WriteTargetConfigFor(kind Kind, dir string, t TargetInfo) (string, error) {
 	c, err := Describe(kind)
 	if err != nil {
 		return "", err
 	}
+	if t.SuiteKeys {
+		if c, err = c.WithSuiteKeys(); err != nil {
+			return "", fmt.Errorf("%w (TargetInfo.SuiteKeys)", err)
+		}
+	}
 	has := func(cp string) bool { return slices.Contains(c.Capabilities, cp) }
+	keySource := map[string]any{"listen": "127.0.0.1:0"}
+	if t.JWKSURL != "" {
+		if !has(CapSuiteKeys) {
+			return "", fmt.Errorf("zoo: TargetInfo.JWKSURL: %s reads its keys from the suite only with TargetInfo.SuiteKeys", kind)
+		}
+		if keySource, err = keySourceAt(t.JWKSURL); err != nil {
+			return "", err
+		}
+	}
 	f := map[string]any{
 		"address": t.Addr, "profile": c.Profile, "method": c.Unary.Method, "payload": c.Unary.JSON,
 		"control":  map[string]any{"method": c.Control.Method, "payload": c.Control.JSON},
@@ -87,7 +117,7 @@ func WriteTargetConfigFor(kind Kind, dir string, t TargetInfo) (string, error) {
 		f["revoke"] = map[string]any{"url": u}
 	}
 	if has(CapSuiteKeys) {
-		f["key_source"] = map[string]any{"listen": "127.0.0.1:0"}
+		f["key_source"] = keySource
 	}
 	out, err := yaml.Marshal(f)
 	if err != nil {
@@ -95,6 +125,30 @@ func WriteTargetConfigFor(kind Kind, dir string, t TargetInfo) (string, error) {
 	}
 	path := filepath.Join(dir, "target.yaml")
 	return path, os.WriteFile(path, out, 0o600)
+}
+
+// keySourceAt is the key_source that serves a JWKS at rawURL: its
+// host:port to listen on and its path.
+func keySourceAt(rawURL string) (map[string]any, error) {
+	u, err := url.Parse(rawURL)
+	bad := func(why string) error {
+		return fmt.Errorf("zoo: TargetInfo.JWKSURL %q: %s: want http://host:port/path, where the suite's key source is to listen", rawURL, why)
+	}
+	switch {
+	case err != nil:
+		return nil, bad("not a URL")
+	case u.Scheme != "http":
+		return nil, bad("the suite serves keys over plain http")
+	case u.Port() == "" || u.Hostname() == "":
+		return nil, bad("no host and port")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.RawPath != "":
+		return nil, bad("user info, a query, a fragment or an escaped path would not be served")
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	return map[string]any{"listen": u.Host, "path": path}, nil
 }
 
 // targetLayout is a credential's claim template and JOSE header, from the

@@ -6,7 +6,10 @@
 // It prints one JSON line once serving, {"addr":"127.0.0.1:port",...}, with
 // "admin_url" for a member with a revocation endpoint (bearer-grant,
 // scp-array; --revocation-delay sets how long a revocation takes to reach
-// the verifier), and stops on SIGINT or SIGTERM.
+// the verifier), and stops on SIGINT or SIGTERM. Given --jwks-url,
+// scp-array reads its grant keys from that JWKS (refreshed every
+// --jwks-refresh) instead of its PEM directory; with --target-config the
+// config's key_source then serves them at that URL.
 package main
 
 import (
