@@ -28,7 +28,7 @@ func (d *decoder) expect(n *yaml.Node) (Expect, error) {
 		{Name: "reasons", Read: func(_, v *yaml.Node) (err error) {
 			reasonsNode = v
 			e.Reasons, e.ReasonShares, err = d.shares(v, "expect.reasons", "reason", isReason, reasonNames,
-				"a reason of the reference catalog (the README's reason table), such as GRANT_EXPIRED")
+				"a reason of the reference catalog (the reason table of docs/jit-model.md), such as GRANT_EXPIRED")
 			return err
 		}},
 		{Name: "diagnoses", Read: func(_, v *yaml.Node) (err error) {

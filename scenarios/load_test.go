@@ -62,7 +62,7 @@ func TestParseBadFixtures(t *testing.T) {
 		"unknown_nested_key.yaml": `4:3: unknown key "leway" in service (did you mean "leeway"?); known keys: leeway, algorithms, ` +
 			"max_grant_lifetime, revocation_mode, max_staleness",
 		"unknown_reason.yaml": `7:5: unknown reason "GRANT_EXPIRD" in expect.reasons (did you mean "GRANT_EXPIRED"?): ` +
-			"want a reason of the reference catalog (the README's reason table), such as GRANT_EXPIRED",
+			"want a reason of the reference catalog (the reason table of docs/jit-model.md), such as GRANT_EXPIRED",
 		"unknown_topology.yaml": `3:11: unknown topology "kubernetes": want inprocess, tcp, container or external`,
 		"unquoted_at_least.yaml": "5:25: did not find expected comment or line break (while scanning a block scalar): " +
 			`a value starting with > or | begins a block of text; quote shares and bounds such as ">=90%"`,

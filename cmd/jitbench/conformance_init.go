@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jitbench/jitbench/harness/conformance"
+	"github.com/jitbench/jitbench/reference/filecap"
 )
 
 // initFlags are conformance init's settings.
@@ -162,18 +162,17 @@ func checkInitConfig(cmd *cobra.Command, path string, data []byte) error {
 	return usagef("checking the written config: %v", err)
 }
 
+// sampleTokenCap bounds a --sample-token @FILE: a token is a few KiB.
+var sampleTokenCap = filecap.Limit{Kind: "sample token file", Bytes: 1 << 20}
+
 // readSampleArg replaces @FILE with the file's text.
 func readSampleArg(flag string, v *string) error {
 	name, ok := strings.CutPrefix(*v, "@")
 	if !ok {
 		return nil
 	}
-	fh, err := os.Open(name)
-	if err != nil {
-		return usagef("%s: %v", flag, err)
-	}
-	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, 1<<20))
+	// A token file is a key file's size at most: a bigger one is refused, never cut.
+	data, err := filecap.ReadFile(name, sampleTokenCap)
 	if err != nil {
 		return usagef("%s: %v", flag, err)
 	}

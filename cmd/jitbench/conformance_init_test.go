@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net"
 	"os"
@@ -80,6 +81,8 @@ func TestConformanceInitRefuses(t *testing.T) {
 	require.NoError(t, closed.Close())
 	bare := startBareGRPC(t)
 	out := filepath.Join(t.TempDir(), "target.yaml")
+	huge := filepath.Join(t.TempDir(), "huge.jwt")
+	require.NoError(t, os.WriteFile(huge, bytes.Repeat([]byte("a"), 1<<20+1), 0o600))
 
 	for name, tt := range map[string]struct {
 		args []string
@@ -89,7 +92,8 @@ func TestConformanceInitRefuses(t *testing.T) {
 		"unreachable":    {[]string{"--address", nobody, "--sample-token", good}, "the target is unreachable"},
 		"no reflection":  {[]string{"--address", bare, "--sample-token", good}, "the target offers no server reflection"},
 		"bad profile":    {[]string{"--address", nobody, "--sample-token", good, "--profile", "three-token"}, "--profile: want two-token or single-token"},
-		"no sample file": {[]string{"--address", nobody, "--sample-token", "@/nonexistent/token.jwt"}, "--sample-token: open /nonexistent/token.jwt"},
+		"no sample file": {[]string{"--address", nobody, "--sample-token", "@/nonexistent/token.jwt"}, "--sample-token: /nonexistent/token.jwt: no such file or directory"},
+		"huge sample":    {[]string{"--address", nobody, "--sample-token", "@" + huge}, "larger than 1 MiB, its size limit"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := runCLI(t, "", append([]string{"conformance", "init", "-o", out}, tt.args...)...)
