@@ -13,42 +13,18 @@ import (
 
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/conformance"
+	"github.com/jitbench/jitbench/harness/zootarget"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
-// zooKeyCache is how long the zoo's services that read keys from jitbench
-// keep them: short, so a key rotation is honoured within the test.
-const zooKeyCache = 300 * time.Millisecond
-
 // zooTarget starts kind's correct build as a process of its own and
 // returns its target config, written from the service's documented
-// conventions as a user would write it; a service with a revocation
-// endpoint gets the revoke hook.
+// conventions as a user would write it: with the revoke hook of a service
+// that has one, and the key source jitbench serves a service that can read
+// its keys from it.
 func zooTarget(t *testing.T, kind zoo.Kind) *conformance.Config {
 	t.Helper()
-	dir := t.TempDir()
-	_, err := zoo.GenerateKeys(kind, dir)
-	require.NoError(t, err)
-	path, err := zoo.WriteTargetConfig(kind, dir, "127.0.0.1:1")
-	require.NoError(t, err)
-	cfg, err := conformance.LoadConfig(path)
-	require.NoError(t, err)
-	opts := zoo.ProcessOptions{Kind: kind, Bug: zoo.None, KeysDir: dir}
-	if served, ok := cfg.KeySource.(*conformance.ServedKeys); ok {
-		require.NoError(t, served.Start())
-		t.Cleanup(func() { _ = served.Close() })
-		opts.JWKSURL, opts.JWKSMaxAge = served.URL(), zooKeyCache
-	}
-	p, err := zoo.StartProcess(t.Context(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Stop() })
-	cfg.Address = p.Addr
-	conv, err := zoo.Describe(kind)
-	require.NoError(t, err)
-	if u := conv.RevokeURL(p.AdminURL); u != "" {
-		cfg.Revoker = conformance.HTTPRevoker{URL: u}
-	}
-	return cfg
+	return zootarget.Start(t, kind, zootarget.Options{SuiteKeys: true, ServeKeys: true}).Config
 }
 
 // TestExternalLibrary runs every scenario of the external library against

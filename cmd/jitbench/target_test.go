@@ -17,21 +17,14 @@ import (
 	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness"
+	"github.com/jitbench/jitbench/harness/zootarget"
 )
 
 // zooService starts kind's correct build in a process of its own and
-// writes its target config, as `zoo-target --target-config` does.
+// returns its target config's file, as `zoo-target --target-config` writes it.
 func zooService(t *testing.T, kind zoo.Kind) string {
 	t.Helper()
-	dir := t.TempDir()
-	_, err := zoo.GenerateKeys(kind, dir)
-	require.NoError(t, err)
-	p, err := zoo.StartProcess(t.Context(), zoo.ProcessOptions{Kind: kind, Bug: zoo.None, KeysDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.Stop() })
-	path, err := zoo.WriteTargetConfigFor(kind, dir, zoo.TargetInfo{Addr: p.Addr, AdminURL: p.AdminURL})
-	require.NoError(t, err)
-	return path
+	return zootarget.Start(t, kind, zootarget.Options{}).Path
 }
 
 // TestReproOnAServiceThatIsNotTheReference is the README's walkthrough: a

@@ -2,6 +2,7 @@ package measure_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,41 +12,22 @@ import (
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/harness/measure"
+	"github.com/jitbench/jitbench/harness/zootarget"
 )
 
 // The integration tests measure zoo members, services written as if by
 // other teams, each running as a process of its own and reached through
 // the target config a user would write from its documentation.
 
-// zooTarget starts kind's correct build in a process (o changes its
-// options) and returns a measurement target for it, through a session on
-// the config zoo.WriteTargetConfig writes.
-func zooTarget(t *testing.T, kind zoo.Kind, o func(*zoo.ProcessOptions)) measure.Target {
+// zooTarget starts kind's correct build in a process as o says and
+// returns a measurement target for it, through a session on the config
+// a user would write from its documentation.
+func zooTarget(t *testing.T, kind zoo.Kind, o zootarget.Options) measure.Target {
 	t.Helper()
-	dir := t.TempDir()
-	_, err := zoo.GenerateKeys(kind, dir)
-	require.NoError(t, err)
-	path, err := zoo.WriteTargetConfig(kind, dir, "127.0.0.1:1")
-	require.NoError(t, err)
-	cfg, err := conformance.LoadConfig(path)
-	require.NoError(t, err)
-	po := zoo.ProcessOptions{Kind: kind, Bug: zoo.None, KeysDir: dir}
-	if served, ok := cfg.KeySource.(*conformance.ServedKeys); ok {
-		// The target reads its keys from the suite's key source: serve it first, to tell the target where.
-		require.NoError(t, served.Start())
-		t.Cleanup(func() { _ = served.Close() })
-		po.JWKSURL = served.URL()
-	}
-	if o != nil {
-		o(&po)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a safety net for a child that never starts
+	o.ServeKeys = true
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // a safety net for a service that never answers
 	defer cancel()
-	p, err := zoo.StartProcess(ctx, po)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, p.Stop()) })
-	cfg.Address = p.Addr
-	s, err := conformance.Open(ctx, cfg)
+	s, err := conformance.Open(ctx, zootarget.Start(t, kind, o).Config)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return measure.FromSession(s)
@@ -70,7 +52,7 @@ func TestZooMembers(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			conv, err := zoo.Describe(kind)
 			require.NoError(t, err)
-			tg := zooTarget(t, kind, nil)
+			tg := zooTarget(t, kind, zootarget.Options{})
 
 			r := measureByName(t, tg, measure.NameLeeway)
 			lw := figure(t, r, measure.FigureLeeway)
@@ -89,8 +71,14 @@ func TestZooMembers(t *testing.T) {
 			t.Logf("%s: %d probes; %s", kind, r.Probes, lf.Comparison)
 
 			r = measureByName(t, tg, measure.NameRevocation)
-			assert.Equal(t, measure.CannotMeasure, r.Verdict, "no zoo member has a revoke hook")
-			assert.Contains(t, r.Why, "no revoke hook")
+			if slices.Contains(conv.Capabilities, zoo.CapRevocation) {
+				p50 := figure(t, r, measure.FigureRevocationP50)
+				assert.GreaterOrEqual(t, p50.Value, conv.RevocationDelay, "not before the service's propagation delay")
+				assert.Less(t, p50.Value, conv.RevocationDelay+time.Second, p50.Comparison)
+			} else {
+				assert.Equal(t, measure.CannotMeasure, r.Verdict, "%s has no revoke hook", kind)
+				assert.Contains(t, r.Why, "no revoke hook")
+			}
 			if tg.KeySource() == nil {
 				r = measureByName(t, tg, measure.NameKeyRotation)
 				assert.Equal(t, measure.CannotMeasure, r.Verdict)
@@ -108,7 +96,7 @@ func TestZooClockOffset(t *testing.T) {
 	for _, ahead := range []time.Duration{20 * time.Second, -15 * time.Second} {
 		t.Run(ahead.String(), func(t *testing.T) {
 			fixed := time.Now().Add(ahead).Truncate(time.Second) // the flag carries whole seconds
-			tg := zooTarget(t, zoo.MethodsList, func(o *zoo.ProcessOptions) { o.Now = fixed })
+			tg := zooTarget(t, zoo.MethodsList, zootarget.Options{Now: fixed})
 			begin := time.Now()
 			r, err := measure.Leeway{}.Measure(t.Context(), tg)
 			end := time.Now()
@@ -135,7 +123,7 @@ func TestZooClockOffset(t *testing.T) {
 // under -race keeps well inside the 2 s margin.
 func TestZooKeyRotation(t *testing.T) {
 	const maxAge, margin = 300 * time.Millisecond, 2 * time.Second
-	tg := zooTarget(t, zoo.OAuthScope, func(o *zoo.ProcessOptions) { o.JWKSMaxAge = maxAge })
+	tg := zooTarget(t, zoo.OAuthScope, zootarget.Options{KeyCache: maxAge})
 	r, err := measure.KeyRotation{Interval: 20 * time.Millisecond, Bound: 20 * time.Second}.Measure(t.Context(), tg)
 	require.NoError(t, err)
 	assert.Equal(t, measure.Measured, r.Verdict)
