@@ -108,6 +108,7 @@ func newCaller(e *Env) (*caller, error) {
 	}
 	cfg := interceptor.ClientConfig{Identity: identityFor(token.DevAudience, true), Insecure: true, Clock: clock}
 	dialService := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	serviceName := "passthrough:///service" // the dialer ignores it
 	if x, ok := e.sys.(*externalSystem); ok {
 		// The user's service: its own identity and grant layouts, every
 		// method protected, the credentials attached by the call (do).
@@ -118,6 +119,8 @@ func newCaller(e *Env) (*caller, error) {
 			grants = x.translated(grants)
 		}
 		dialService = []grpc.DialOption{x.transport()}
+		// The authority TLS checks the service's certificate against, unless the config names another.
+		serviceName = "passthrough:///" + x.session.Address()
 	}
 	if grants != nil {
 		cfg.Grants = tracedGrants{grants}
@@ -132,7 +135,7 @@ func newCaller(e *Env) (*caller, error) {
 	if c.external == nil {
 		dialService = append(dialService, grpc.WithPerRPCCredentials(&callCredentials{inner: c.creds}))
 	}
-	conn, err := grpc.NewClient("passthrough:///service", append(dialService,
+	conn, err := grpc.NewClient(serviceName, append(dialService,
 		grpc.WithContextDialer(e.links[fakes.LinkClientService].Dialer(e.sys.dialService)), reconnect)...)
 	if err != nil {
 		c.close()

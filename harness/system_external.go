@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -91,9 +92,13 @@ func (x *externalSystem) start(e *Env) (err error) {
 // and the service: the caller dials it in memory, it dials the service
 // with the target's TLS.
 func (x *externalSystem) startProxy() error {
+	var upstreamTLS *tls.Config
+	if tc := x.session.TLS(); tc != nil {
+		upstreamTLS = tc.Clone() // the proxy's own: the session keeps using its
+	}
 	px, err := proxy.New(proxy.Config{
 		Upstream:    x.session.Address(),
-		UpstreamTLS: x.session.TLS(),
+		UpstreamTLS: upstreamTLS,
 		Options:     proxy.Options{Seed: uint64(x.seed)},
 	})
 	if err != nil {

@@ -199,3 +199,25 @@ func TestDocsExternalCoversEverything(t *testing.T) {
 		assert.Contains(t, p.text, "| `"+m+"` |", "the measurement table has %s", m)
 	}
 }
+
+// TestExternalOverTLS runs external scenarios against 'serve --tls', the
+// reference as any user's service, described by the example config: the
+// caller's connection and the fault proxy's both speak TLS to it.
+func TestExternalOverTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	cfg := serveTarget(t, dir, func(s string) string {
+		return strings.Replace(s, "# tls:\n", "tls:\n  ca: "+filepath.Join(tlsDir, "ca.crt")+"\n# tls:\n", 1)
+	}, "--tls", "--tls-dir", tlsDir)
+	r := runScenarioCLI(t, "run", "external-baseline", "external-proxy-abort-unavailable", "external-grant-expired", "--target", cfg, "--json")
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	var res runResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+	require.Len(t, res.Scenarios, 3)
+	assert.Equal(t, 10, res.Scenarios[0].Codes["OK"])
+	assert.Equal(t, 7, res.Scenarios[1].Codes["UNAVAILABLE"], "the proxy reached the service over TLS for the other three")
+	assert.Equal(t, 3, res.Scenarios[1].Codes["OK"])
+	require.NotEmpty(t, res.Scenarios[2].Diagnoses)
+	assert.Equal(t, "token-expired", res.Scenarios[2].Diagnoses[0].Cause, "the reference's own reason agrees with the diagnosis")
+}
