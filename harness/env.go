@@ -91,6 +91,10 @@ func start(ctx context.Context, sc *scenarios.Scenario, topo string, o startOpti
 	if topo == "" {
 		topo = TopologyInProcess
 	}
+	if sc.Topology == TopologyExternal && topo != TopologyExternal {
+		// Its expectations (diagnoses, measurements) are told for a user's service only.
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, ErrNeedsTarget)
+	}
 	e := &Env{sc: withDefaults(*sc), topo: topo}
 	// Opened before preflight: what a user's service offers decides what can act on it.
 	if e.reach, err = openTopology(ctx, topo, o); err != nil {

@@ -168,6 +168,8 @@ func TestExternalRefusesWhatCannotAct(t *testing.T) {
 		require.NoError(t, err)
 		_, err = RunScenario(t.Context(), sc)
 		assert.ErrorIs(t, err, ErrNeedsTarget)
+		_, err = RunScenario(t.Context(), sc, WithTopology(TopologyInProcess))
+		assert.ErrorIs(t, err, ErrNeedsTarget, "an external scenario never runs on the reference")
 	})
 }
 

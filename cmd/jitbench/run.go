@@ -94,6 +94,9 @@ answers; so is a scenario whose faults cannot act on the topology
 --topology names (a container fault elsewhere, a skewed broker clock in a
 container).
 
+--all runs the reference's library; with --target, the external library
+(tag external). --tag picks from the whole library either way.
+
 Exit code 0 when every expectation holds (skipped scenarios allowed), 1
 when one fails (or a scenario cannot run), 2 for bad usage or a bad
 scenario file (named file:line:col).`,
@@ -115,6 +118,9 @@ scenario file (named file:line:col).`,
 				return usagef("name the scenarios to run (see 'jitbench list'), or use --all or --tag")
 			}
 			picked, err := selectScenarios(args, all, tags)
+			if err == nil && all {
+				picked = libraryFor(picked, target)
+			}
 			if err != nil {
 				return err
 			}
@@ -235,6 +241,19 @@ func checkTopologies(picked []*scenarios.Scenario, flag string) error {
 		}
 	}
 	return nil
+}
+
+// libraryFor is the part of the library --all runs: the external library
+// against a --target, the reference's library without one. (Against your
+// service the reference's scenarios would expect the reference's reasons.)
+func libraryFor(lib []*scenarios.Scenario, target string) []*scenarios.Scenario {
+	var out []*scenarios.Scenario
+	for _, s := range lib {
+		if (s.Topology == harness.TopologyExternal) == (target != "") {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // checkTargets refuses a scenario named on the command line that runs only
