@@ -5,7 +5,7 @@ GO ?= go
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 
-.PHONY: all build install test vet unit fuzz demo bench proto proto-check chromium images
+.PHONY: all build install test vet unit fuzz demo bench proto proto-check chromium python images
 
 all: build
 
@@ -46,7 +46,7 @@ vet:
 # They run after the other packages, not beside them: containers load the
 # two cores outside Go's view, and the in-process tests have deadlines.
 UNIT_ENV := TESTCONTAINERS_RYUK_DISABLED=true JITBENCH_ARTIFACT_DIR=$(CURDIR)/out/artifacts
-unit: chromium
+unit: chromium python
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory images; \
 	else echo "no Docker engine answers: the container tests and scenarios will skip"; fi
 	$(UNIT_ENV) $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/harness/containers$$')
@@ -58,6 +58,17 @@ chromium:
 		echo "installing chromium (Debian package) for the HTML report test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo >&2 "chromium is not installed and cannot be installed here: the HTML report test will skip"; fi
+
+# The Python ledger service (fakes/pyledger), an external target in another
+# language, needs grpcio and PyJWT under Debian's python3: installed from
+# Debian's packages where missing (its test fails under CI without them).
+PY_DEBS := python3-grpcio python3-jwt python3-cryptography
+python:
+	@if /usr/bin/python3 -c 'import grpc, jwt, cryptography' >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(PY_DEBS) (Debian packages) for the Python target's test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PY_DEBS) >/dev/null; \
+	else echo >&2 "python3 with grpcio and PyJWT is missing and cannot be installed here: the Python target's test will skip"; fi
 
 # Images jitbench-broker, jitbench-vault and jitbench-worker (tag :dev),
 # FROM scratch with one static binary: nothing is pulled. Each is labelled
