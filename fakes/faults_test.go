@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	jitv1 "github.com/jitbench/jitbench/reference/api/jit/v1"
 	"github.com/jitbench/jitbench/reference/token"
 )
@@ -62,7 +61,7 @@ func TestFaultKinds(t *testing.T) {
 			assert.Equal(t, ClientSettings{OmitIdentity: true, OmitGrant: true}, e.client.Settings())
 		}},
 		{KindTokensNotPropagated, nil, false, func(t *testing.T, e *fakeEnv) {
-			assert.Equal(t, ClientSettings{OmitOnStreams: true, Method: demov1.Vault_List_FullMethodName}, e.client.Settings())
+			assert.Equal(t, ClientSettings{OmitOnStreams: true, Stream: true}, e.client.Settings())
 		}},
 		{KindTokensNotPropagated, map[string]any{"method": "/x.v1.S/Watch"}, false, func(t *testing.T, e *fakeEnv) {
 			assert.Equal(t, "/x.v1.S/Watch", e.client.Settings().Method)

@@ -25,6 +25,9 @@ type ClientSettings struct {
 	IdentityHeader func(token string) []string
 	// Method replaces the scenario's method when set (a streaming List, say).
 	Method string
+	// Stream sends the call to the service's streaming method instead (the
+	// reference Vault's List, or a target config's stream method) when Method is unset.
+	Stream bool
 }
 
 // ClientKnobs holds the caller's settings; faults change them while calls run.

@@ -1,12 +1,10 @@
 package fakes
 
-import demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
-
 // KindTokensNotPropagated names the fault where middleware drops credentials on streams.
 const KindTokensNotPropagated = "tokens-not-propagated"
 
 type tokensNotPropagatedParams struct {
-	Method string `param:"method" doc:"streaming method to call instead (default /demo.v1.Vault/List)"`
+	Method string `param:"method" doc:"streaming method to call instead (default the service's: the Vault's List, or a target config's stream method)"`
 }
 
 func init() {
@@ -15,16 +13,20 @@ func init() {
 }
 
 func newTokensNotPropagated(params map[string]any) (Fault, error) {
-	p := tokensNotPropagatedParams{Method: demov1.Vault_List_FullMethodName}
+	var p tokensNotPropagatedParams
 	if err := decodeParams(params, &p); err != nil {
 		return nil, err
 	}
 	return FaultFunc(func(env Env) (func(), error) {
+		to := p.Method
+		if to == "" {
+			to = "the service's stream method"
+		}
 		l := env.Client().Add(func(s *ClientSettings) {
 			s.OmitOnStreams = true
-			s.Method = p.Method
+			s.Method, s.Stream = p.Method, p.Method == ""
 		})
-		layerEffect(env, "call", func(met string) string { return "sent " + met + " to " + p.Method + " with no credentials on streams" }, l)
+		layerEffect(env, "call", func(met string) string { return "sent " + met + " to " + to + " with no credentials on streams" }, l)
 		return l.Remove, nil
 	}), nil
 }

@@ -66,7 +66,9 @@ func (x *externalSystem) diagnosisTarget(results []measure.Result) diagnosis.Tar
 		Leeway: cfg.Leeway, MaxLifetime: cfg.MaxGrantLifetime, Algorithms: cfg.Algorithms,
 		Audience: cfg.Audience, GrantIssuer: cfg.Grant.Name, IdentityIssuer: cfg.Identity.Name,
 		SingleToken: cfg.Profile == conformance.SingleToken,
-		GrantKeys:   cfg.Grant.Keys, IdentityKeys: cfg.Identity.Keys,
+		// The headers by their names in this service, for the words.
+		IdentityHeader: cfg.IdentityHeader, GrantHeader: cfg.GrantHeader,
+		GrantKeys: cfg.Grant.Keys, IdentityKeys: cfg.Identity.Keys,
 	}
 	for _, r := range results {
 		for _, f := range r.Figures {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/jitbench/jitbench/fakes"
 	demov1 "github.com/jitbench/jitbench/reference/api/demo/v1"
 	"github.com/jitbench/jitbench/reference/reason"
 )
@@ -82,6 +83,19 @@ func (o Outcome) statusErr() error {
 	return st.Err()
 }
 
+// knobMethod is the method a call of method goes to under the client
+// knobs s: another one, or the service's streaming method (the Vault's
+// List; on a user's service it is mapped to the config's stream method).
+func knobMethod(method string, s fakes.ClientSettings) string {
+	switch {
+	case s.Method != "":
+		return s.Method
+	case s.Stream:
+		return demov1.Vault_List_FullMethodName
+	}
+	return method
+}
+
 // retryable codes are those a client retry loop tries again: a deadline or an outage may pass.
 func retryable(c codes.Code) bool { return c == codes.DeadlineExceeded || c == codes.Unavailable }
 
@@ -92,9 +106,7 @@ func (c *caller) do(ctx context.Context) Outcome {
 	s := c.env.client.Use() // counted on every client fault in force: the call met it
 	sc := c.env.sc.Client
 	method, deadline := sc.Method, sc.Deadline
-	if s.Method != "" {
-		method = s.Method
-	}
+	method = knobMethod(method, s)
 	if s.Deadline > 0 {
 		deadline = s.Deadline
 	}

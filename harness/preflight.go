@@ -95,7 +95,7 @@ func (p *probe) check() error {
 			return err
 		}
 	}
-	if err := p.streams(p.client.Settings().Method); err != nil {
+	if err := p.streams(knobMethod("", p.client.Settings())); err != nil {
 		return err
 	}
 	return p.build(p.service.Settings())

@@ -94,9 +94,9 @@ func (c *credential) sigProblem() string {
 	case sigOtherIssuer:
 		return fmt.Sprintf("was signed with the other issuer's key %s (the one of %s), not with its own issuer's", quote(s.by), c.otherName())
 	case sigNoKeyForAlg:
-		return fmt.Sprintf("says alg %s, and its issuer has no %s key (kid %s)", quote(c.alg), c.alg, quote(c.kid))
+		return fmt.Sprintf("says alg %s, and its issuer has no %s key (%s)", quote(c.alg), c.alg, kidWords(c.kid))
 	}
-	return fmt.Sprintf("has a signature none of its issuer's %d %s keys verifies (kid %s): it was altered or signed with another key", s.tried, c.alg, quote(c.kid))
+	return fmt.Sprintf("has a signature none of its issuer's %d %s keys verifies (%s): it was altered or signed with another key", s.tried, c.alg, kidWords(c.kid))
 }
 
 // sigState says how the signature stands when the service refuses it anyway.
@@ -129,4 +129,12 @@ func sayUnknownKey(_ *facts, h finding) (string, string) {
 	}
 	return "the service does not know the key " + nameOr(c, "the token") + " names" + kid + "; " + nameOr(c, "the token") + sigState(c),
 		"publish the issuer's current keys to the service's key source, or refresh the service's copy; keep retired keys until their tokens expire"
+}
+
+// kidWords names a token's kid for a summary: "kid \"k1\"", or "no kid".
+func kidWords(kid string) string {
+	if kid == "" {
+		return "no kid"
+	}
+	return "kid " + quote(kid)
 }
