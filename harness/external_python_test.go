@@ -43,7 +43,7 @@ const pythonLeeway = 17 * time.Second
 // startPythonLedger starts fakes/pyledger's service for t, stopped when t
 // ends. Without a Python that imports grpc and jwt it skips, saying why,
 // unless CI is set: CI installs them, so there it fails.
-func startPythonLedger(t *testing.T) *pyledger.Process {
+func startPythonLedger(t *testing.T, o pyledger.Options) *pyledger.Process {
 	t.Helper()
 	if _, err := pyledger.Interpreter(); err != nil {
 		if os.Getenv("CI") == "" {
@@ -53,7 +53,7 @@ func startPythonLedger(t *testing.T) *pyledger.Process {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	p, err := pyledger.Start(ctx, pyledger.Options{Leeway: pythonLeeway})
+	p, err := pyledger.Start(ctx, o)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, p.Stop()) })
 	return p
@@ -66,7 +66,7 @@ func startPythonLedger(t *testing.T) *pyledger.Process {
 // failed call is diagnosed, and the measured leeway is the one the service
 // was started with.
 func TestExternalLibraryOnPython(t *testing.T) {
-	p := startPythonLedger(t)
+	p := startPythonLedger(t, pyledger.Options{Leeway: pythonLeeway})
 	cfg, err := p.TargetConfig()
 	require.NoError(t, err)
 	for _, name := range pythonLibrary {
@@ -101,4 +101,19 @@ func TestExternalLibraryOnPython(t *testing.T) {
 			assert.InDelta(t, pythonLeeway.Seconds(), f.Value.Seconds(), 1, "the measured leeway is the --leeway the service runs with")
 		})
 	}
+}
+
+// TestExternalGrantsKeepTheServicesMaxLifetime: a service that accepts
+// one-minute grants gets one-minute grants, whatever the broker's TTL (5
+// minutes by default), as it would from its own issuer.
+func TestExternalGrantsKeepTheServicesMaxLifetime(t *testing.T) {
+	p := startPythonLedger(t, pyledger.Options{MaxLifetime: time.Minute})
+	cfg, err := p.TargetConfig()
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, cfg.MaxGrantLifetime)
+	sc, err := scenarios.Find("external-baseline")
+	require.NoError(t, err)
+	rep := Run(t, sc, WithTarget(cfg))
+	require.NotNil(t, rep)
+	assert.Equal(t, map[string]int{"OK": 10}, rep.Codes)
 }

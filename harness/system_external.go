@@ -38,8 +38,9 @@ type externalSystem struct {
 	signKey *token.Key
 	// issued are the ids of the grants handed to the caller, for a revocation.
 	issued []string
-	// last caches the last translation: the reference grant and the service's.
+	// last caches the last translation: the reference grant, the service's and its exp.
 	lastRef, lastOut string
+	lastExp          time.Time
 }
 
 var _ system = (*externalSystem)(nil)
@@ -215,6 +216,7 @@ func (x *externalSystem) identitySource(clock clockwork.Clock) interceptor.Ident
 // by the key that signs now.
 func (x *externalSystem) translated(next interceptor.GrantSource) interceptor.GrantSource {
 	grants := x.session.Forger(fakes.CredentialGrant, nil)
+	maxLife := x.session.Config().MaxGrantLifetime
 	return interceptor.GrantSourceFunc(func(ctx context.Context, method string) (interceptor.Credential, error) {
 		ref, err := next.Grant(ctx, method)
 		if err != nil {
@@ -223,20 +225,24 @@ func (x *externalSystem) translated(next interceptor.GrantSource) interceptor.Gr
 		x.mu.Lock()
 		defer x.mu.Unlock()
 		if ref.Token == x.lastRef && x.lastRef != "" {
-			return interceptor.Credential{Token: x.lastOut, Expires: ref.Expires, Once: ref.Once}, nil
+			return interceptor.Credential{Token: x.lastOut, Expires: x.lastExp, Once: ref.Once}, nil
 		}
 		w, err := grantWindow(ref.Token)
 		if err != nil {
 			return interceptor.Credential{}, fmt.Errorf("read the broker's grant: %w", err)
+		}
+		if most := int64(maxLife.Seconds()); most > 0 && w.Exp-w.Iat > most {
+			// As the service's own issuer would: never longer than it accepts.
+			w.Exp = w.Iat + most
 		}
 		out, err := grants.ValidWith(fakes.ValidOptions{Key: x.signKey, ID: w.ID,
 			Expires: time.Unix(w.Exp, 0), IssuedAt: time.Unix(w.Iat, 0), NotBefore: time.Unix(w.Nbf, 0)})
 		if err != nil {
 			return interceptor.Credential{}, fmt.Errorf("sign the service's grant: %w", err)
 		}
-		x.lastRef, x.lastOut = ref.Token, out
+		x.lastRef, x.lastOut, x.lastExp = ref.Token, out, time.Unix(w.Exp, 0)
 		x.issued = append(x.issued, w.ID)
-		return interceptor.Credential{Token: out, Expires: ref.Expires, Once: ref.Once}, nil
+		return interceptor.Credential{Token: out, Expires: time.Unix(w.Exp, 0), Once: ref.Once}, nil
 	})
 }
 
