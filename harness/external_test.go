@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/harness/zootarget"
+	"github.com/jitbench/jitbench/reports"
 	"github.com/jitbench/jitbench/scenarios"
 )
 
@@ -202,4 +204,24 @@ func TestExternalLibraryFailsNeutered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMeasurementScenarioWritesAResult: a scenario of measurements alone
+// (no load) still has a result, with no calls, its findings and its
+// checks, which reads back as any result does.
+func TestMeasurementScenarioWritesAResult(t *testing.T) {
+	cfg := zooTarget(t, zoo.MethodsList)
+	sc, err := scenarios.Find("external-measure-leeway")
+	require.NoError(t, err)
+	rep := Run(t, sc, WithTarget(cfg))
+	require.NotNil(t, rep)
+	require.NotNil(t, rep.Result)
+	assert.Zero(t, rep.Result.Calls)
+	assert.NotEmpty(t, rep.Result.Findings)
+	assert.NotEmpty(t, rep.Result.Expectations)
+	var b bytes.Buffer
+	require.NoError(t, reports.Write(&b, rep.Result))
+	back, err := reports.Read(&b)
+	require.NoError(t, err)
+	assert.Equal(t, rep.Result.Findings, back.Findings)
 }

@@ -162,7 +162,15 @@ func Evaluate(sc *scenarios.Scenario, topology string, rec *Record) *Report {
 		r.Notes = append(r.Notes, NoteHandlerUncounted)
 	}
 	r.Rows, r.TopDenial = rows(rec.Outcomes)
-	r.Result = withExpectations(rec.Result, r.Checks)
+	res := rec.Result
+	if res == nil && len(rec.Measurements) > 0 {
+		// A scenario of measurements alone made no load: its result holds
+		// no calls, its findings and its checks, so -o writes it as any other.
+		now := time.Now()
+		res = reports.NewRecorder(reports.Run{Name: s.Name, Target: topology, Mode: reports.ClosedLoop, Connections: 1,
+			Seed: s.Seed, Start: rec.Start, End: now}).Finish()
+	}
+	r.Result = withExpectations(res, r.Checks)
 	if r.Result != nil {
 		for _, d := range diagnoses {
 			r.Result.Diagnoses = append(r.Result.Diagnoses, reports.Diagnosis{Cause: d.Cause, Known: d.Known, Calls: int64(d.Calls), Summary: d.Summary, Fix: d.Fix})
