@@ -34,6 +34,7 @@ type approvalParams struct {
 func init() {
 	register(KindApproval, "scripts the reviewer: approve or deny after a delay, never answer, or deny a seeded share",
 		approvalParams{}, newApproval)
+	onExternal(KindApproval, "broker: the scripted reviewer of the broker jitbench runs approves late, denies or never answers")
 }
 
 func newApproval(params map[string]any) (Fault, error) {

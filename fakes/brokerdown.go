@@ -10,6 +10,7 @@ type brokerDownParams struct{}
 func init() {
 	register(KindBrokerDown, "resets both links to the broker, so clients and the service cannot reach it",
 		brokerDownParams{}, newBrokerDown)
+	onExternal(KindBrokerDown, "broker: the caller's link to the broker jitbench runs is cut (the service never calls it)")
 }
 
 func newBrokerDown(params map[string]any) (Fault, error) {

@@ -13,6 +13,7 @@ type brokerRestartParams struct{}
 func init() {
 	register(KindBrokerRestart, "stops the broker and starts it again on the same store, once, when the window opens",
 		brokerRestartParams{}, newBrokerRestart)
+	onExternal(KindBrokerRestart, "broker: the broker jitbench runs restarts on its store")
 }
 
 func newBrokerRestart(params map[string]any) (Fault, error) {

@@ -18,6 +18,7 @@ type clockSkewParams struct {
 func init() {
 	register(KindClockSkew, "skews the wall clock of the client, the service or the broker by an offset and a drift",
 		clockSkewParams{}, newClockSkew)
+	onExternal(KindClockSkew, "client side for client (the identity's times) and broker (the grant's times: the issuer's clock); refused for service, whose clock is its host's")
 }
 
 func newClockSkew(params map[string]any) (Fault, error) {

@@ -8,6 +8,7 @@ type containerKillParams struct{}
 func init() {
 	register(KindContainerKill, "kills the broker's container with SIGKILL when the window opens and restarts it on its volume when it closes; topology container only",
 		containerKillParams{}, newContainerKill)
+	onExternal(KindContainerKill, "refused: it acts on the reference's containers")
 	hold(KindContainerKill, holdsBrokerContainer)
 }
 

@@ -8,6 +8,7 @@ type containerPauseParams struct{}
 func init() {
 	register(KindContainerPause, "freezes the broker's container for the window (docker pause): its connections stay open but nothing answers; topology container only",
 		containerPauseParams{}, newContainerPause)
+	onExternal(KindContainerPause, "refused: it acts on the reference's containers")
 	hold(KindContainerPause, holdsBrokerContainer)
 }
 

@@ -10,6 +10,7 @@ type credentialsMissingParams struct {
 func init() {
 	register(KindCredentialsMissing, "the client leaves its identity, its grant or both off every call",
 		credentialsMissingParams{}, newCredentialsMissing)
+	onExternal(KindCredentialsMissing, "client side: the identity, the grant or both are left off")
 }
 
 func newCredentialsMissing(params map[string]any) (Fault, error) {

@@ -29,8 +29,9 @@ var grpcFaultSeq atomic.Int64
 const maxGRPCFaultBase = 44
 
 func init() {
-	register(KindGRPCFault, "adds a fault of jitbench proxy (abort, latency, metadata, ...) to a proxy between the client and the service; topology inprocess or tcp",
+	register(KindGRPCFault, "adds a fault of jitbench proxy (abort, latency, metadata, ...) to a proxy between the client and the service; topologies inprocess, tcp and external",
 		grpcFaultParams{}, newGRPCFault)
+	onExternal(KindGRPCFault, "proxy: a jitbench proxy jitbench puts in front of the service (TLS to it as the config says)")
 }
 
 func newGRPCFault(params map[string]any) (Fault, error) {

@@ -10,6 +10,7 @@ type keyRotationParams struct{}
 func init() {
 	register(KindKeyRotation, "makes a new broker signing key current once, when the window opens; the old one verifies for the overlap",
 		keyRotationParams{}, newKeyRotation)
+	onExternal(KindKeyRotation, "key source: a fresh key is served and signs every grant from then on; refused without key_source")
 }
 
 func newKeyRotation(params map[string]any) (Fault, error) {

@@ -27,6 +27,7 @@ type keySourceParams struct {
 func init() {
 	register(KindKeySource, "takes the key source the service reads its grant keys from down, or makes it slow",
 		keySourceParams{}, newKeySource)
+	onExternal(KindKeySource, "key source: the JWKS jitbench serves goes down or slow; refused without key_source")
 }
 
 func newKeySource(params map[string]any) (Fault, error) {

@@ -21,6 +21,7 @@ type networkParams struct {
 func init() {
 	register(KindNetwork, "adds latency, jitter, a blackhole, resets or a bandwidth cap to one link",
 		networkParams{}, newNetwork)
+	onExternal(KindNetwork, "client side on the client-service link (the connection to the service) and the client-broker link; refused on service-broker")
 }
 
 func newNetwork(params map[string]any) (Fault, error) {

@@ -8,6 +8,7 @@ type networkPartitionParams struct{}
 func init() {
 	register(KindNetworkPartition, "disconnects the service's container from the network it shares with the broker for the window, then reconnects it; callers still reach both; topology container only",
 		networkPartitionParams{}, newNetworkPartition)
+	onExternal(KindNetworkPartition, "refused: it acts on the reference's containers")
 	hold(KindNetworkPartition, holdsVaultNetwork)
 }
 

@@ -18,6 +18,10 @@ type KindDoc struct {
 	Summary string
 	// Params lists the params it accepts.
 	Params []ParamDoc
+	// External says how the kind acts on a user's own service (topology
+	// external): "client side: …", "broker: …", "proxy: …", "key source: …",
+	// or "refused: …" and why. The harness enforces it; this declares it.
+	External string
 }
 
 // ParamDoc documents one param of a fault kind.
@@ -80,6 +84,19 @@ func Document(kind string, doc KindDoc) {
 func register(kind, summary string, params any, f Factory) {
 	Register(kind, f)
 	Document(kind, KindDoc{Summary: summary, Params: paramDocs(params)})
+}
+
+// onExternal declares how kind acts on a user's own service (KindDoc.External).
+// It panics for an unregistered kind.
+func onExternal(kind, how string) {
+	registry.Lock()
+	defer registry.Unlock()
+	e, ok := registry.kinds[kind]
+	if !ok {
+		panic(fmt.Sprintf("fakes: onExternal for unregistered fault kind %q", kind))
+	}
+	e.doc.External = how
+	registry.kinds[kind] = e
 }
 
 // hold marks a registered kind as taking what whole while its window is

@@ -24,6 +24,7 @@ func TestEveryKindIsDocumented(t *testing.T) {
 		t.Run(k, func(t *testing.T) {
 			d := Doc(k)
 			assert.NotEmpty(t, d.Summary)
+			assert.Regexp(t, `^(client side|broker|proxy|key source|the config's revoke hook|refused)\b`, d.External, "how %s acts on a user's service", k)
 			for _, p := range d.Params {
 				assert.NotEmpty(t, p.Name)
 				assert.NotEmpty(t, p.Type, p.Name)

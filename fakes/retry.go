@@ -13,6 +13,7 @@ type retryParams struct {
 func init() {
 	register(KindRetryWithoutDeadlineExtension, "the client retries failed calls, every retry sharing the first call's deadline unless extend is set",
 		retryParams{}, newRetry)
+	onExternal(KindRetryWithoutDeadlineExtension, "client side: retries that share, or renew, the first deadline")
 }
 
 func newRetry(params map[string]any) (Fault, error) {

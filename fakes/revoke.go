@@ -9,6 +9,7 @@ type revokeParams struct{}
 
 func init() {
 	register(KindRevoke, "revokes every active grant once, when the window opens", revokeParams{}, newRevoke)
+	onExternal(KindRevoke, "the config's revoke hook, for every grant handed out; refused without one")
 }
 
 func newRevoke(params map[string]any) (Fault, error) {

@@ -12,6 +12,7 @@ type shortDeadlineParams struct {
 func init() {
 	register(KindShortDeadline, "gives every call this deadline, approval wait included",
 		shortDeadlineParams{}, newShortDeadline)
+	onExternal(KindShortDeadline, "client side: the call's deadline")
 }
 
 func newShortDeadline(params map[string]any) (Fault, error) {

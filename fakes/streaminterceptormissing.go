@@ -8,6 +8,7 @@ type streamInterceptorMissingParams struct{}
 func init() {
 	register(KindStreamInterceptorMissing, "builds the service without its stream interceptor (static: from the start)",
 		streamInterceptorMissingParams{}, newStreamInterceptorMissing)
+	onExternal(KindStreamInterceptorMissing, "refused: it changes how the service is built")
 }
 
 func newStreamInterceptorMissing(params map[string]any) (Fault, error) {

@@ -18,6 +18,7 @@ type tokenMutationParams struct {
 func init() {
 	register(KindTokenMutation, "replaces a credential of every call with its forged variant for a conformance catalog case",
 		tokenMutationParams{}, newTokenMutation)
+	onExternal(KindTokenMutation, "client side: the catalog case's forged variant, made with the service's keys and layout; a case its keys cannot make is refused")
 }
 
 func newTokenMutation(params map[string]any) (Fault, error) {

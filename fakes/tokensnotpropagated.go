@@ -10,6 +10,7 @@ type tokensNotPropagatedParams struct {
 func init() {
 	register(KindTokensNotPropagated, "the client's middleware attaches credentials to unary calls only; calls go to a stream",
 		tokensNotPropagatedParams{}, newTokensNotPropagated)
+	onExternal(KindTokensNotPropagated, "client side: calls go to the config's stream method without credentials; refused without stream")
 }
 
 func newTokensNotPropagated(params map[string]any) (Fault, error) {

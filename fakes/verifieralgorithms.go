@@ -18,6 +18,7 @@ type verifierAlgorithmsParams struct {
 func init() {
 	register(KindVerifierAlgorithms, "builds the service's verifiers with this pinned algorithm list (static: from the start)",
 		verifierAlgorithmsParams{}, newVerifierAlgorithms)
+	onExternal(KindVerifierAlgorithms, "refused: it changes how the service is built")
 }
 
 func newVerifierAlgorithms(params map[string]any) (Fault, error) {

@@ -8,6 +8,7 @@ type verifierWrongKeyParams struct{}
 func init() {
 	register(KindVerifierWrongKey, "builds the service's grant verifier with keys the broker never signs with (static: from the start)",
 		verifierWrongKeyParams{}, newVerifierWrongKey)
+	onExternal(KindVerifierWrongKey, "refused: it changes how the service is built")
 }
 
 func newVerifierWrongKey(params map[string]any) (Fault, error) {

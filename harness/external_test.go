@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 
+	"github.com/jitbench/jitbench/fakes"
 	"github.com/jitbench/jitbench/fakes/zoo"
 	"github.com/jitbench/jitbench/harness/conformance"
 	"github.com/jitbench/jitbench/harness/zootarget"
@@ -224,4 +225,62 @@ func TestMeasurementScenarioWritesAResult(t *testing.T) {
 	back, err := reports.Read(&b)
 	require.NoError(t, err)
 	assert.Equal(t, rep.Result.Findings, back.Findings)
+}
+
+// TestFaultKindsActAsTheyDeclare: each fault kind, with minimal
+// parameters, is refused on a user's service exactly when its declaration
+// (fakes.KindDoc.External) says "refused"; the service here has every
+// optional part (a key source jitbench serves, a revoke hook, a stream
+// method), so nothing is refused for want of one.
+func TestFaultKindsActAsTheyDeclare(t *testing.T) {
+	cfg := zooTarget(t, zoo.ScpArray)
+	require.NotNil(t, cfg.KeySource)
+	require.NotNil(t, cfg.Revoker)
+	require.NotNil(t, cfg.Stream)
+	minimal := map[string]string{
+		fakes.KindApproval:                      "{kind: approval, behaviour: approve}",
+		fakes.KindBrokerDown:                    "{kind: broker-down}",
+		fakes.KindBrokerRestart:                 "{kind: broker-restart}",
+		fakes.KindClockSkew:                     "{kind: clock-skew, target: broker, offset: 1m}",
+		fakes.KindContainerKill:                 "{kind: container-kill}",
+		fakes.KindContainerPause:                "{kind: container-pause}",
+		fakes.KindCredentialsMissing:            "{kind: credentials-missing, credential: both}",
+		fakes.KindGRPCFault:                     "{kind: grpc-fault, fault: 'abort:code=UNAVAILABLE'}",
+		fakes.KindKeyRotation:                   "{kind: key-rotation}",
+		fakes.KindKeySource:                     "{kind: key-source}",
+		fakes.KindNetwork:                       "{kind: network, link: client-service, latency: 1ms}",
+		fakes.KindNetworkPartition:              "{kind: network-partition}",
+		fakes.KindRetryWithoutDeadlineExtension: "{kind: retry-without-deadline-extension}",
+		fakes.KindRevoke:                        "{kind: revoke}",
+		fakes.KindShortDeadline:                 "{kind: short-deadline, deadline: 1s}",
+		fakes.KindStreamInterceptorMissing:      "{kind: stream-interceptor-missing}",
+		fakes.KindTokenMutation:                 "{kind: token-mutation, case: CLM-001}",
+		fakes.KindTokensNotPropagated:           "{kind: tokens-not-propagated}",
+		fakes.KindVerifierAlgorithms:            "{kind: verifier-algorithms, algorithms: [RS256]}",
+		fakes.KindVerifierWrongKey:              "{kind: verifier-wrong-key}",
+	}
+	for _, kind := range fakes.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			fault, ok := minimal[kind]
+			require.True(t, ok, "the test knows every kind: add %s", kind)
+			sc, err := scenarios.Parse("kind.yaml", []byte("name: kind\nsummary: s.\ntopology: external\nbroker: {approval: reviewer}\nfaults: ["+fault+"]\nexpect: {codes: {OK: 100%}}\n"), LoadOptions())
+			require.NoError(t, err)
+			err = preflight(withDefaults(*sc), externalTopologyFor(t, cfg))
+			declared := fakes.Doc(kind).External
+			if strings.HasPrefix(declared, "refused") {
+				assert.Error(t, err, "%s declares %q", kind, declared)
+			} else {
+				assert.NoError(t, err, "%s declares %q", kind, declared)
+			}
+		})
+	}
+}
+
+// externalTopologyFor connects to the service cfg describes, for preflight alone.
+func externalTopologyFor(t *testing.T, cfg *conformance.Config) topology {
+	t.Helper()
+	top, err := openTopology(t.Context(), TopologyExternal, startOptions{target: cfg})
+	require.NoError(t, err)
+	t.Cleanup(top.abandon)
+	return top
 }

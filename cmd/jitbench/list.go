@@ -102,6 +102,8 @@ type listedFault struct {
 	Kind    string           `json:"kind"`
 	Summary string           `json:"summary"`
 	Params  []fakes.ParamDoc `json:"params"`
+	// External says how the kind acts on your own service (run --target), or why it cannot.
+	External string `json:"external,omitempty"`
 }
 
 // listFaults prints the fault kinds of the fakes registry with their parameters.
@@ -109,7 +111,7 @@ func listFaults(cmd *cobra.Command, asJSON bool) error {
 	var out []listedFault
 	for _, k := range fakes.Kinds() {
 		doc := fakes.Doc(k)
-		out = append(out, listedFault{Kind: k, Summary: doc.Summary, Params: doc.Params})
+		out = append(out, listedFault{Kind: k, Summary: doc.Summary, Params: doc.Params, External: doc.External})
 	}
 	if asJSON {
 		if out == nil {
@@ -120,6 +122,9 @@ func listFaults(cmd *cobra.Command, asJSON bool) error {
 	w := cmd.OutOrStdout()
 	for _, f := range out {
 		fmt.Fprintf(w, "%s\n  %s\n", f.Kind, f.Summary)
+		if f.External != "" {
+			fmt.Fprintf(w, "  on your own service (--target): %s\n", f.External)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, p := range f.Params {
 			fmt.Fprintf(tw, "    %s\t%s\t%s\n", p.Name, p.Type, p.Doc)

@@ -191,7 +191,7 @@ func (w *startedLine) Write(p []byte) (int, error) {
 func TestDocsExternalCoversEverything(t *testing.T) {
 	p := readmeLoad(t, "docs/external.md")
 	for _, kind := range fakes.Kinds() {
-		assert.Contains(t, p.text, "`"+kind+"`", "the fault table says how %s acts on a user's service", kind)
+		assert.Contains(t, p.text, "| `"+kind+"` | "+fakes.Doc(kind).External+" |\n", "the fault table says how %s acts on a user's service, as it declares", kind)
 	}
 	var listed []string
 	for _, m := range regexp.MustCompile("`([a-z-]+)`[,.]").FindAllStringSubmatch(p.text[strings.Index(p.text, "The causes, in the order"):strings.Index(p.text, "A scenario can expect")], -1) {
