@@ -19,6 +19,7 @@ import (
 type trace struct {
 	settings fakes.ClientSettings
 	method   string
+	stream   bool // the call goes to a streaming method of the service
 
 	mu        sync.Mutex
 	grantErr  error
@@ -44,11 +45,11 @@ func traceOf(ctx context.Context) *trace {
 func isStream(method string) bool { return method == demov1.Vault_List_FullMethodName }
 
 func (t *trace) omitIdentity() bool {
-	return t.settings.OmitIdentity || (t.settings.OmitOnStreams && isStream(t.method))
+	return t.settings.OmitIdentity || (t.settings.OmitOnStreams && t.stream)
 }
 
 func (t *trace) omitGrant() bool {
-	return t.settings.OmitGrant || (t.settings.OmitOnStreams && isStream(t.method))
+	return t.settings.OmitGrant || (t.settings.OmitOnStreams && t.stream)
 }
 
 // grant records one request to the grant source.

@@ -43,14 +43,23 @@ func (x *externalSystem) diagnose(rec *Record) {
 		if o.Code == codes.OK {
 			continue
 		}
+		var identity, grant string
+		if tr != nil {
+			identity, grant = tr.tokens()
+		}
+		// The service's own words may echo what it was sent: never quoted as they came.
+		o.Message = diagnosis.Redact(o.Message, identity, grant)
+		for k, v := range o.Metadata {
+			o.Metadata[k] = diagnosis.Redact(v, identity, grant)
+		}
 		c := diagnosis.Call{Code: o.Code, Message: o.Message, Reason: string(o.Reason), Phase: o.Phase,
 			Deadline: o.Deadline, Latency: o.Latency, GrantWait: o.GrantWait, Attempts: o.Attempts,
 			Faults: faultsAt(rec.Faults, o.At)}
 		if !rec.Start.IsZero() {
 			c.Sent = rec.Start.Add(o.At)
 		}
+		c.Identity, c.Grant = identity, grant
 		if tr != nil {
-			c.Identity, c.Grant = tr.tokens()
 			c.RetriesExtendDeadline = tr.settings.ExtendDeadlineOnRetry
 		}
 		d := diagnosis.Explain(c, t)

@@ -152,6 +152,9 @@ func TestExternalRefusesWhatCannotAct(t *testing.T) {
 		{"service-broker link", "faults: [{kind: network, link: service-broker, latency: 10ms}]", "does not call jitbench's broker"},
 		{"key source", "faults: [{kind: key-source}]", "this target config has none"},
 		{"revocation", "measure: [revocation]\nexpect: {measurements: measured}", "needs a revoke hook"},
+		{"the reference's verifier", "service: {leeway: 10s}", "service (the reference's verifier"},
+		{"the reference client's request", "client: {grant_scope: [/demo.v1.Vault/Write]}", "the target config names the subject, the method"},
+		{"a method the config does not name", "faults: [{kind: tokens-not-propagated, method: /x.v1.Other/Watch}]", "names only its method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := "name: refused\nsummary: s.\ntopology: external\n" + tc.yaml + "\n"

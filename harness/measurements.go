@@ -43,10 +43,11 @@ func (e *Env) measureTarget(ctx context.Context) ([]measure.Result, error) {
 	return out, nil
 }
 
-// measurementChecks checks expect.measurements: with "agree" every figure
-// agrees with what the config declares (or it declares nothing), with
-// "measured" every measurement took its figures; and a measurement whose
-// figures could not be taken, or that made no probe, never passes.
+// measurementChecks checks expect.measurements, one check per measurement.
+// Every figure must have been taken: one that could not be (a service that
+// checks no nbf has no leeway to find) fails, and so does a revocation or
+// a key change the service never honoured within the search's bound. With
+// "agree", no figure may differ from what the config declares.
 func measurementChecks(sc scenarios.Scenario, results []measure.Result) []Check {
 	if sc.Expect.Measurements == "" {
 		return nil
@@ -55,24 +56,48 @@ func measurementChecks(sc scenarios.Scenario, results []measure.Result) []Check 
 	for _, name := range sc.Measure {
 		c := Check{Name: MeasurementsCheck + " " + name, Want: sc.Expect.Measurements, Got: "not taken"}
 		for _, r := range results {
-			if r.Name != name {
-				continue
-			}
-			c.Got = string(r.Verdict)
-			if r.Why != "" {
-				c.Got += ": " + r.Why
-			}
-			taken := r.Verdict != measure.CannotMeasure && r.Probes > 0
-			switch sc.Expect.Measurements {
-			case "agree":
-				c.Pass = taken && r.Verdict != measure.Differs
-			default:
-				c.Pass = taken
+			if r.Name == name {
+				c.Got, c.Pass = judgeMeasurement(r, sc.Expect.Measurements == "agree")
 			}
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// judgeMeasurement words what r found and whether it holds: each figure
+// taken, none past its bound where the bound means "never happened", and,
+// when agree is set, none different from the declaration.
+func judgeMeasurement(r measure.Result, agree bool) (string, bool) {
+	if r.Probes == 0 || len(r.Figures) == 0 {
+		return fmt.Sprintf("%s: %s", r.Verdict, orNone(r.Why)), false
+	}
+	for _, f := range r.Figures {
+		switch {
+		case f.Verdict == measure.CannotMeasure:
+			return fmt.Sprintf("%s: cannot measure: %s", f.Name, f.Why), false
+		case f.AboveBound && neverHappened(f.Name):
+			return fmt.Sprintf("%s: %s", f.Name, f.Comparison), false
+		case agree && f.Verdict == measure.Differs:
+			return fmt.Sprintf("%s: %s", f.Name, f.Comparison), false
+		}
+	}
+	return string(r.Verdict), true
+}
+
+// neverHappened reports whether a figure past its bound means the service
+// never did the thing measured (honour a revocation, a new key, a removed
+// key), rather than a very large value (a leeway, a lifetime).
+func neverHappened(figure string) bool {
+	return strings.HasPrefix(figure, "revocation") || strings.HasPrefix(figure, "key-")
+}
+
+// orNone is s, or "no reason given".
+func orNone(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
 }
 
 // measurementLines says what the measurements found, one line per figure.

@@ -83,6 +83,15 @@ func (o Outcome) statusErr() error {
 	return st.Err()
 }
 
+// streams reports whether a call of method goes to a streaming method: the
+// Vault's List, or on a user's service its config's stream method.
+func (c *caller) streams(method string) bool {
+	if c.external != nil {
+		return c.external.streams(method)
+	}
+	return isStream(method)
+}
+
 // knobMethod is the method a call of method goes to under the client
 // knobs s: another one, or the service's streaming method (the Vault's
 // List; on a user's service it is mapped to the config's stream method).
@@ -126,7 +135,7 @@ func (c *caller) do(ctx context.Context) Outcome {
 			actx, cancelRetry = context.WithTimeout(ctx, deadline)
 			defer cancelRetry()
 		}
-		tr := &trace{settings: s, method: method}
+		tr := &trace{settings: s, method: method, stream: c.streams(method)}
 		var d reason.Details
 		if c.external != nil {
 			d = c.callExternal(withTrace(actx, tr), tr)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,9 +39,12 @@ type externalSystem struct {
 	signKey *token.Key
 	// issued are the ids of the grants handed to the caller, for a revocation.
 	issued []string
-	// last caches the last translation: the reference grant, the service's and its exp.
+	// last caches the last translation: the reference grant, the service's,
+	// its exp, and when to sign a new one for the same approval.
 	lastRef, lastOut string
-	lastExp          time.Time
+	lastExp, renewAt time.Time
+	// issuerClock is the broker's clock: the issuer's now, skewed with it.
+	issuerClock clockwork.Clock
 }
 
 var _ system = (*externalSystem)(nil)
@@ -64,6 +68,7 @@ func openExternal(ctx context.Context, cfg *conformance.Config) (*externalSystem
 func (x *externalSystem) start(e *Env) (err error) {
 	l := x.localSystem
 	l.alg, l.seed, l.reviewer = e.sc.Broker.Algorithm, e.sc.Seed, e.reviewer.caller
+	x.issuerClock = e.clocks[fakes.TargetBroker]
 	if l.brokerEP, err = newEndpoint(TopologyInProcess); err != nil {
 		return err
 	}
@@ -146,7 +151,7 @@ func (x *externalSystem) rotateKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	x.mu.Lock()
-	x.signKey, x.lastRef = k, ""
+	x.signKey, x.lastRef = k, "" // the next grant is signed with the fresh key
 	x.mu.Unlock()
 	return k.ID, nil
 }
@@ -213,10 +218,19 @@ func (x *externalSystem) identitySource(clock clockwork.Clock) interceptor.Ident
 
 // translated wraps the reference grant source next: each grant it gets
 // becomes the service's grant, with the same iat, nbf, exp and jti, signed
-// by the key that signs now.
+// by the key that signs now and naming every method the caller calls (the
+// config's method, and its stream method). A grant never lives longer than
+// the service's max_grant_lifetime: when the service's grant nears its end
+// while the broker's still holds, a new one is signed from the issuer's now,
+// as the service's own issuer would renew it.
 func (x *externalSystem) translated(next interceptor.GrantSource) interceptor.GrantSource {
-	grants := x.session.Forger(fakes.CredentialGrant, nil)
-	maxLife := x.session.Config().MaxGrantLifetime
+	cfg := x.session.Config()
+	methods := []string{cfg.Method.Method}
+	if cfg.Stream != nil {
+		methods = append(methods, cfg.Stream.Method)
+	}
+	grants := x.session.ScopedForger(nil, methods...)
+	most := int64(cfg.MaxGrantLifetime.Seconds())
 	return interceptor.GrantSourceFunc(func(ctx context.Context, method string) (interceptor.Credential, error) {
 		ref, err := next.Grant(ctx, method)
 		if err != nil {
@@ -224,15 +238,24 @@ func (x *externalSystem) translated(next interceptor.GrantSource) interceptor.Gr
 		}
 		x.mu.Lock()
 		defer x.mu.Unlock()
-		if ref.Token == x.lastRef && x.lastRef != "" {
+		now := x.issuerClock.Now()
+		same := ref.Token == x.lastRef && x.lastRef != ""
+		if same && now.Before(x.renewAt) {
 			return interceptor.Credential{Token: x.lastOut, Expires: x.lastExp, Once: ref.Once}, nil
 		}
 		w, err := grantWindow(ref.Token)
 		if err != nil {
 			return interceptor.Credential{}, fmt.Errorf("read the broker's grant: %w", err)
 		}
-		if most := int64(maxLife.Seconds()); most > 0 && w.Exp-w.Iat > most {
-			// As the service's own issuer would: never longer than it accepts.
+		switch {
+		case same:
+			// The same approval, the service's grant spent: a new one from now.
+			w.ID, w.Iat, w.Nbf = token.NewID(), now.Unix(), now.Unix()
+		case slices.Contains(x.issued, w.ID):
+			// Signed again after a rotation: a new id, so no grant is ever sent twice under one.
+			w.ID = token.NewID()
+		}
+		if most > 0 && w.Exp-w.Iat > most {
 			w.Exp = w.Iat + most
 		}
 		out, err := grants.ValidWith(fakes.ValidOptions{Key: x.signKey, ID: w.ID,
@@ -240,9 +263,14 @@ func (x *externalSystem) translated(next interceptor.GrantSource) interceptor.Gr
 		if err != nil {
 			return interceptor.Credential{}, fmt.Errorf("sign the service's grant: %w", err)
 		}
-		x.lastRef, x.lastOut, x.lastExp = ref.Token, out, time.Unix(w.Exp, 0)
-		x.issued = append(x.issued, w.ID)
-		return interceptor.Credential{Token: out, Expires: time.Unix(w.Exp, 0), Once: ref.Once}, nil
+		exp := time.Unix(w.Exp, 0)
+		// Renewed in its last quarter, as a client renews ahead of exp.
+		x.lastRef, x.lastOut, x.lastExp = ref.Token, out, exp
+		x.renewAt = exp.Add(-time.Duration(w.Exp-w.Iat) * time.Second / 4)
+		if !slices.Contains(x.issued, w.ID) {
+			x.issued = append(x.issued, w.ID)
+		}
+		return interceptor.Credential{Token: out, Expires: exp, Once: ref.Once}, nil
 	})
 }
 

@@ -94,7 +94,7 @@ type reach interface {
 	containers() error
 	// proxied refuses the fault proxy in front of the service.
 	proxied() error
-	// streams refuses calls sent to the streaming method instead of the scenario's.
+	// streams refuses calls the knobs send to method (a streaming one) instead of the scenario's.
 	streams(method string) error
 	// settings refuses scenario settings the topology cannot honour.
 	settings(sc scenarios.Scenario) error

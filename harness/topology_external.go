@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jitbench/jitbench/fakes"
@@ -113,13 +116,53 @@ func (externalTopology) proxied() error { return nil }
 
 // streams refuses calls sent to a stream on a target config without a stream method.
 func (t externalTopology) streams(method string) error {
-	if method != "" && t.x.streams(method) && !t.x.session.HasStream() {
+	cfg := t.x.session.Config()
+	switch {
+	case method == "" || method == cfg.Method.Method:
+		return nil
+	case t.x.streams(method) && !t.x.session.HasStream():
 		return notOnTarget("sending the calls to a stream", "the target config names no stream method (stream:)")
+	case !t.x.streams(method):
+		return notOnTarget("calling "+method, "the target config names only its method "+cfg.Method.Method+" and its stream method")
 	}
 	return nil
 }
 
-func (externalTopology) settings(scenarios.Scenario) error { return nil }
+// defaultSettings is a scenario that sets nothing, as the loader and the
+// harness fill it in: what a scenario's settings are compared with.
+var defaultSettings = sync.OnceValue(func() scenarios.Scenario {
+	sc, err := scenarios.Parse("defaults", []byte("name: defaults\nsummary: s.\nexpect: {codes: {OK: 100%}}\n"), scenarios.LoadOptions{})
+	if err != nil {
+		panic("harness: the empty scenario does not load: " + err.Error())
+	}
+	return withDefaults(*sc)
+})
+
+// settings refuses the scenario settings that configure the reference's
+// service, or the reference client's request, none of which reaches a
+// user's service: its config says those things.
+func (externalTopology) settings(sc scenarios.Scenario) error {
+	def := defaultSettings()
+	var set []string
+	if !reflect.DeepEqual(sc.Service, def.Service) {
+		set = append(set, "service (the reference's verifier: your service has its own)")
+	}
+	if sc.Broker.Algorithm != def.Broker.Algorithm {
+		set = append(set, "broker.algorithm (grants are signed with the target config's keys)")
+	}
+	if !slices.Equal(sc.Broker.PolicyMethods, def.Broker.PolicyMethods) {
+		set = append(set, "broker.policy_methods")
+	}
+	c, d := sc.Client, def.Client
+	if c.Subject != d.Subject || c.Method != d.Method || c.Resource != d.Resource || c.GrantResource != d.GrantResource ||
+		!slices.Equal(c.GrantScope, d.GrantScope) {
+		set = append(set, "client.subject, method, resource, grant_scope and grant_resource (the target config names the subject, the method, its payload and the grant's scope)")
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return notOnTarget("the scenario's "+strings.Join(set, "; "), "they configure the reference system")
+}
 
 // measurable refuses a measurement the target config gives no way to take:
 // a revocation without a revoke hook, a key rotation without a key source

@@ -83,6 +83,17 @@ func (s *Session) Forger(credential string, clock clockwork.Clock) *fakes.Forger
 	return identity
 }
 
+// ScopedForger is Forger for a grant naming methods (full names, the
+// config's method first) instead of the config's method alone: a caller's
+// grant that covers each method it calls, the stream method included.
+func (s *Session) ScopedForger(clock clockwork.Clock, methods ...string) *fakes.Forger {
+	f := s.Forger(fakes.CredentialGrant, clock)
+	if len(methods) > 0 {
+		f.Scope.Methods = methods
+	}
+	return f
+}
+
 // Window is the validity window of a grant Session.Mint signs; zero fields keep the forger's.
 type Window struct {
 	IssuedAt, NotBefore, Expires time.Time

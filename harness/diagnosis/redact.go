@@ -99,3 +99,7 @@ func (r *redactor) message(msg string) string {
 func b64url(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
+
+// Redact returns text with every part of tokens, and every run that looks
+// like a token, replaced: for a service's message quoted anywhere else.
+func Redact(text string, tokens ...string) string { return newRedactor(tokens...).text(text) }
