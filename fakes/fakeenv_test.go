@@ -76,6 +76,20 @@ type fakeKeySource struct {
 	mu     sync.Mutex
 	delays []time.Duration
 	active int
+	missed int64 // fetches the outages met, as the test says
+}
+
+func (k *fakeKeySource) OutageFetches() int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.missed
+}
+
+// fetch is the service fetching during an outage.
+func (k *fakeKeySource) fetch() {
+	k.mu.Lock()
+	k.missed++
+	k.mu.Unlock()
 }
 
 func (k *fakeKeySource) Outage(delay time.Duration) func() {

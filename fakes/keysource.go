@@ -2,6 +2,8 @@ package fakes
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 )
 
@@ -17,6 +19,8 @@ var ErrNoKeySource = errors.New("needs a service that reads its keys from jitben
 type KeySource interface {
 	// Outage refuses every fetch (delay 0) or answers only after delay, until restore is called.
 	Outage(delay time.Duration) (restore func())
+	// OutageFetches counts the fetches outages have refused or slowed so far.
+	OutageFetches() int64
 }
 
 type keySourceParams struct {
@@ -47,14 +51,39 @@ func newKeySource(params map[string]any) (Fault, error) {
 		if err != nil {
 			return nil, err
 		}
+		before := ks.OutageFetches()
 		restore := ks.Outage(delay)
-		// The calls made meanwhile are what met it: each is one the service
-		// had to verify with what keys it had.
+		// What met it are the service's fetches while it lasted: a service
+		// that fetched none (its keys cached for longer) never met it.
+		var mu sync.Mutex
+		met := int64(-1) // until the window closes
 		l := env.Client().Add(func(*ClientSettings) {})
-		layerEffect(env, "call", func(met string) string { return what + " during " + met }, l)
+		missed := func() int64 {
+			mu.Lock()
+			defer mu.Unlock()
+			if met >= 0 {
+				return met
+			}
+			return ks.OutageFetches() - before
+		}
+		env.Effect(func() Effect {
+			n := missed()
+			return Effect{What: fmt.Sprintf("%s: the service met it on %s, during %s", what, fetches(n), count(l.Met(), "call")), Met: n}
+		})
 		return func() {
+			mu.Lock()
+			met = ks.OutageFetches() - before
+			mu.Unlock()
 			restore()
 			l.Remove()
 		}, nil
 	}), nil
+}
+
+// fetches words n key fetches.
+func fetches(n int64) string {
+	if n == 1 {
+		return "1 fetch"
+	}
+	return fmt.Sprintf("%d fetches", n)
 }

@@ -63,7 +63,7 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 	shareChecks("code", sc.Expect.Codes, sc.Expect.CodeShares, f.Codes)
 	shareChecks("reason", sc.Expect.Reasons, sc.Expect.ReasonShares, f.Reasons)
 	shareChecks(DiagnosesCheck, sc.Expect.Diagnoses, sc.Expect.DiagnosisShares, diagnosisCounts(diagnosisRows(rec.Outcomes)))
-	if sc.Topology == TopologyExternal || len(sc.Expect.Diagnoses) > 0 || anyDiagnosis(rec.Outcomes) {
+	if anyFailed(rec.Outcomes) && (sc.Topology == TopologyExternal || len(sc.Expect.Diagnoses) > 0 || anyDiagnosis(rec.Outcomes)) {
 		out = append(out, diagnosedCheck(rec.Outcomes))
 	}
 
@@ -107,6 +107,11 @@ func checks(sc scenarios.Scenario, rec *Record, f Figures, explainErr error) []C
 
 // DiagnosedCheck names the check that every failed call to a user's service was diagnosed.
 const DiagnosedCheck = "every failed call diagnosed"
+
+// anyFailed reports whether a call failed: with none, there is nothing to diagnose.
+func anyFailed(outcomes []Outcome) bool {
+	return slices.ContainsFunc(outcomes, func(o Outcome) bool { return o.Code != codes.OK })
+}
 
 // anyDiagnosis reports whether a run diagnosed its calls (it ran against a user's service).
 func anyDiagnosis(outcomes []Outcome) bool {

@@ -49,9 +49,12 @@ func TestExternalLibrary(t *testing.T) {
 		for _, kind := range zoo.Kinds() {
 			t.Run(string(kind), func(t *testing.T) {
 				t.Parallel()
-				cfg := zooTarget(t, kind)
 				for _, sc := range external {
 					t.Run(sc.Name, func(t *testing.T) {
+						// A service of its own for each scenario: what one did to
+						// it (a key source down, keys rotated, grants revoked)
+						// never reaches the next.
+						cfg := zooTarget(t, kind)
 						rep, err := RunScenario(t.Context(), sc, WithTarget(cfg))
 						if errors.Is(err, ErrNotOnTarget) {
 							t.Logf("not on %s: %v", kind, err)

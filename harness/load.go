@@ -83,13 +83,14 @@ func (e *Env) Run(ctx context.Context) (*Record, error) {
 		return nil, fmt.Errorf("scenario %s: an Env runs its scenario once; Start another", e.sc.Name)
 	}
 	e.ran = true
+	measuring := time.Now()
 	measured, err := e.measureTarget(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", e.sc.Name, err)
 	}
 	if e.sc.Load.Calls <= 0 && e.sc.Load.Duration <= 0 {
 		// A measurement scenario without a load: its probes were its calls.
-		return &Record{Measurements: measured, HandlerUncounted: true, Start: time.Now()}, ctx.Err()
+		return &Record{Measurements: measured, HandlerUncounted: true, Start: measuring, Elapsed: time.Since(measuring)}, ctx.Err()
 	}
 	before, counted := e.sys.handlerRuns()
 

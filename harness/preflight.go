@@ -132,6 +132,7 @@ func (p *probe) KeySource() (fakes.KeySource, error) {
 type probeKeySource struct{}
 
 func (probeKeySource) Outage(time.Duration) func() { return func() {} }
+func (probeKeySource) OutageFetches() int64        { return 0 }
 
 // Forger implements fakes.Env: the target's forger on topology external
 // (so a case its layout cannot make is refused before the run), else the

@@ -97,7 +97,11 @@ func (t externalTopology) keySource() (fakes.KeySource, error) {
 	if ks == nil {
 		return nil, fmt.Errorf("%w, so the key source %w: this target config has none", fakes.ErrNoKeySource, ErrNotOnTarget)
 	}
-	return ks, nil
+	counted, ok := ks.(fakes.KeySource)
+	if !ok {
+		return nil, notOnTarget("the key source", "a key source of your own (Config.KeySource) must count the fetches an outage met (OutageFetches) for a key-source fault")
+	}
+	return counted, nil
 }
 
 // revoke refuses a revocation on a target without a revoke hook.
@@ -190,8 +194,9 @@ func (externalTopology) unforgeable(err error) error {
 
 func (externalTopology) reviewPoll() time.Duration { return reviewPoll }
 
-// abandon closes the connection to the service when the run never started.
-func (t externalTopology) abandon() { t.x.session.Close() }
+// abandon releases what a run that never started took: the connection to
+// the service, and the broker or proxy if they had started.
+func (t externalTopology) abandon() { _ = t.x.close() }
 
 // forger is the service's own layout and keys.
 func (t externalTopology) forger(_ fakes.Env, credential string) (*fakes.Forger, error) {

@@ -41,7 +41,7 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 		Example: `  jitbench repro clock-drift
   jitbench repro deadline-too-short-for-approval --topology tcp
   jitbench repro ./my-scenario.yaml -o result.json
-  jitbench repro external-approval-slower-than-deadline --target target.yaml`,
+  jitbench repro external-deadline-too-short-for-approval --target target.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(harness.Topologies(), topology) && topology != "" {
@@ -62,6 +62,9 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 				if files, err = newResultFiles(out, 1); err != nil {
 					return err
 				}
+			}
+			if topology == harness.TopologyExternal && target == "" {
+				return usagef("--topology external runs against your own service: give its target config with --target FILE")
 			}
 			opts, err := targetOptions(cmd.Context(), target, topology)
 			if err != nil {
@@ -94,7 +97,7 @@ Exit code 0 when the scenario's expectations hold, 1 when they do not,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: the scenario's own)")
+	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: the scenario's own); external with --target")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	c.Flags().StringVarP(&out, "output", "o", "", "also write the run's result (jitbench.result/v1, for 'jitbench report') to this file")
 	c.Flags().StringVar(&target, "target", "", targetHelp)

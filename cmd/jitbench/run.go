@@ -131,6 +131,9 @@ scenario file (named file:line:col).`,
 				return err
 			}
 			opts := []harness.Option{harness.WithTopology(topology)}
+			if topology == harness.TopologyExternal && target == "" {
+				return usagef("--topology external runs against your own service: give its target config with --target FILE")
+			}
 			tgt, err := targetOptions(cmd.Context(), target, topology)
 			if err != nil {
 				return err
@@ -152,7 +155,7 @@ scenario file (named file:line:col).`,
 			// removes its containers, and the rest do not start.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			res := runAll(ctx, picked, topology, opts, cmd.OutOrStdout(), cmd.ErrOrStderr(), !asJSON)
+			res := runAll(ctx, picked, named(args), topology, opts, cmd.OutOrStdout(), cmd.ErrOrStderr(), !asJSON)
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
@@ -173,7 +176,7 @@ scenario file (named file:line:col).`,
 	}
 	c.Flags().BoolVar(&all, "all", false, "run every library scenario")
 	c.Flags().StringSliceVar(&tags, "tag", nil, "run the library scenarios with this tag (repeatable)")
-	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: each scenario's own)")
+	c.Flags().StringVar(&topology, "topology", "", "inprocess, tcp or container (default: each scenario's own); external with --target")
 	c.Flags().StringVarP(&out, "output", "o", "", "also write each scenario's result (jitbench.result/v1, for 'jitbench report') to this file, or DIR/NAME.json for several")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON instead of tables")
 	c.Flags().Int64Var(&seed, "seed", 0, "replace every scenario's seed")
@@ -256,6 +259,14 @@ func libraryFor(lib []*scenarios.Scenario, target string) []*scenarios.Scenario 
 	return out
 }
 
+// named reports whether the command line named a scenario (by name or
+// file), rather than --all or --tag picking it.
+func named(args []string) func(*scenarios.Scenario) bool {
+	return func(s *scenarios.Scenario) bool {
+		return slices.Contains(args, s.Name) || (s.File != "" && slices.Contains(args, s.File))
+	}
+}
+
 // checkTargets refuses a scenario named on the command line that runs only
 // against a user's service when no --target says which: picked from the
 // library by --all or --tag, such a scenario is skipped instead.
@@ -310,7 +321,7 @@ func isScenarioFile(arg string) bool {
 // runAll runs each scenario in turn (on topology, when set), printing its
 // report as text when text is set, and progress on stderr when stderr is a
 // terminal.
-func runAll(ctx context.Context, picked []*scenarios.Scenario, topology string, opts []harness.Option, stdout, stderr io.Writer, text bool) *runResult {
+func runAll(ctx context.Context, picked []*scenarios.Scenario, named func(*scenarios.Scenario) bool, topology string, opts []harness.Option, stdout, stderr io.Writer, text bool) *runResult {
 	res := &runResult{Version: resultVersion, Pass: true, Scenarios: []*harness.Report{}}
 	progress := isTerminal(stderr)
 	start := time.Now()
@@ -329,7 +340,7 @@ func runAll(ctx context.Context, picked []*scenarios.Scenario, topology string, 
 			fmt.Fprintf(stderr, "\r\033[K[%d/%d] %s …", i+1, len(picked), s.Name)
 		}
 		rep, err := harness.RunScenario(ctx, s, opts...)
-		if skipped(err, s, topology) {
+		if skipped(err, s, topology, named(s)) {
 			res.Skipped = append(res.Skipped, runError{Scenario: s.Name, Error: err.Error()})
 			if text {
 				fmt.Fprintf(stdout, "SKIP   %s: %v\n\n", s.Name, err)
@@ -379,13 +390,17 @@ func runAll(ctx context.Context, picked []*scenarios.Scenario, topology string, 
 // skipped reports whether err says scenario s cannot run here rather than
 // that it failed: no Docker engine answers for its containers, or its
 // faults cannot act on the topology --topology forced on it.
-func skipped(err error, s *scenarios.Scenario, topology string) bool {
+func skipped(err error, s *scenarios.Scenario, topology string, named bool) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, harness.ErrNoEngine), errors.Is(err, harness.ErrNeedsTarget), errors.Is(err, harness.ErrNotOnTarget):
-		// No engine; no service of yours; or a fault your service gives no way to act on.
+	case errors.Is(err, harness.ErrNoEngine), errors.Is(err, harness.ErrNeedsTarget):
+		// No engine, or no service of yours to run it on.
 		return true
+	case errors.Is(err, harness.ErrNotOnTarget):
+		// A fault your service gives no way to act on: skipped when the
+		// library picked the scenario, an error when you named it.
+		return !named
 	}
 	forced := topology != "" && topology != cmp.Or(s.Topology, harness.TopologyInProcess)
 	return forced && (errors.Is(err, fakes.ErrNoContainers) || errors.Is(err, harness.ErrNeedsLocal))

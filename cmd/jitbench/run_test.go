@@ -348,12 +348,15 @@ func TestSkippedSaysWhy(t *testing.T) {
 		{"in-process fault forced into containers", needsLocal, inProcess, harness.TopologyContainer, true},
 		{"in-process fault on its own container topology", needsLocal, inContainers, "", false},
 		{"another error", errors.New("boom"), inContainers, harness.TopologyTCP, false},
+		{"not on the user's service, picked by the library", fmt.Errorf("x: %w", harness.ErrNotOnTarget), inProcess, harness.TopologyExternal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.skip, skipped(tt.err, tt.sc, tt.topology))
+			assert.Equal(t, tt.skip, skipped(tt.err, tt.sc, tt.topology, false))
 		})
 	}
+	assert.False(t, skipped(fmt.Errorf("x: %w", harness.ErrNotOnTarget), inProcess, harness.TopologyExternal, true),
+		"a scenario named on the command line that cannot act on the service is an error, not a skip")
 }
 
 // TestRunStopsWhenInterrupted: once interrupted (Ctrl-C cancels the

@@ -96,6 +96,8 @@ func TestTargetUsage(t *testing.T) {
 		{"bad target config", []string{"run", "external-baseline", "--target", bad}, "bad.yaml:6:1"},
 		{"unreachable target", []string{"run", "external-baseline", "--target", unreachable}, "--target " + unreachable},
 		{"target and another topology", []string{"run", "external-baseline", "--target", unreachable, "--topology", "tcp"}, "leave --topology out"},
+		{"topology external without a target", []string{"run", "--all", "--topology", "external"}, "give its target config with --target FILE"},
+		{"repro on topology external without a target", []string{"repro", "baseline", "--topology", "external"}, "give its target config with --target FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runScenarioCLI(t, tc.args...)
@@ -223,4 +225,37 @@ func TestExternalOverTLS(t *testing.T) {
 	assert.Equal(t, 3, res.Scenarios[1].Codes["OK"])
 	require.NotEmpty(t, res.Scenarios[2].Diagnoses)
 	assert.Equal(t, "token-expired", res.Scenarios[2].Diagnoses[0].Cause, "the reference's own reason agrees with the diagnosis")
+}
+
+// TestNamedScenarioThatCannotAct: a scenario named on the command line
+// whose fault the service gives no way to act on fails the run with its
+// reason (picked by --all it would be skipped).
+func TestNamedScenarioThatCannotAct(t *testing.T) {
+	t.Parallel()
+	cfg := zooService(t, zoo.MethodsList) // no key source jitbench serves
+	r := runScenarioCLI(t, "run", "external-key-source-down", "--target", cfg)
+	assert.Equal(t, exitFailed, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "ERROR  external-key-source-down:")
+	assert.Contains(t, r.stdout, "external-key-source-down.yaml:")
+	assert.Contains(t, r.stdout, "this target config has none")
+}
+
+// TestNoTokenIsPrinted: a service that quotes the refused token in its
+// message (the zoo's token-echo build) never gets it printed: not in
+// repro's text, its JSON, nor the result file.
+func TestNoTokenIsPrinted(t *testing.T) {
+	t.Parallel()
+	cfg := zootarget.Start(t, zoo.MethodsList, zootarget.Options{Bug: zoo.TokenEcho}).Path
+	out := filepath.Join(t.TempDir(), "r.json")
+	for _, args := range [][]string{
+		{"repro", "external-grant-expired", "--target", cfg, "-o", out},
+		{"repro", "external-grant-expired", "--target", cfg, "--json"},
+	} {
+		r := runScenarioCLI(t, args...)
+		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		assert.Contains(t, r.stdout, "the token has expired", "the service's words are kept")
+		assert.Contains(t, r.stdout, "[redacted]", "the echoed token was there, and replaced")
+		assert.NotContains(t, r.stdout, "eyJ", "no token is ever printed")
+	}
+	assert.NotContains(t, readFile(t, out), "eyJ", "nor written")
 }

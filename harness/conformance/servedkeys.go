@@ -34,6 +34,8 @@ type ServedKeys struct {
 	retired []string
 	fresh   int
 	fetches int
+	// missed counts the fetches an outage refused or slowed.
+	missed int64
 }
 
 // NewServedKeys returns a key source for keys, to be served on listen
@@ -101,6 +103,9 @@ func (s *ServedKeys) serve(w http.ResponseWriter, req *http.Request) {
 	s.mu.Lock()
 	delay := s.delay
 	s.fetches++
+	if delay > 0 {
+		s.missed++
+	}
 	var keys []*token.Key
 	for _, k := range s.keys.Keys() {
 		if k.Algorithm != token.HS256 && !slices.Contains(s.retired, k.ID) {
@@ -122,6 +127,14 @@ func (s *ServedKeys) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(doc)
+}
+
+// OutageFetches counts the fetches an outage has refused (a connection
+// reset) or slowed so far: what a service met of it.
+func (s *ServedKeys) OutageFetches() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.missed
 }
 
 // Fresh makes a key of the issuer's algorithm and serves it from now on.
@@ -193,6 +206,9 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		}
 		l.s.mu.Unlock()
 		if down {
+			l.s.mu.Lock()
+			l.s.missed++
+			l.s.mu.Unlock()
 			if tc, ok := c.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // a reset, as from a host that is gone
 			}

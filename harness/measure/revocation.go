@@ -56,9 +56,14 @@ type Revocation struct {
 
 // Measure takes the samples against t.
 func (m Revocation) Measure(ctx context.Context, t Target) (Result, error) {
+	defaultBound := m.Bound == 0
 	m = m.withDefaults()
 	life := probeLifetime(t.Declared())
-	if m.Bound >= life {
+	if defaultBound && m.Bound >= life {
+		// A service with short grants: search for as long as a grant lives, less a margin.
+		m.Bound = life * 3 / 4
+	}
+	if m.Bound >= life || m.Bound <= 0 {
 		// An expired grant is refused too: that must not pass for a revocation.
 		return Result{Name: NameRevocation}, fmt.Errorf("revocation: the bound %s is not shorter than the grant's lifetime %s", m.Bound, life)
 	}

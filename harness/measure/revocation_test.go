@@ -120,7 +120,24 @@ func TestRevocationErrors(t *testing.T) {
 
 	f.answer = codes.OK
 	f.declared.MaxGrantLifetime = 20 * time.Second
-	_, err = measure.Revocation{Clock: clock}.Measure(t.Context(), f)
+	_, err = measure.Revocation{Clock: clock, Bound: 30 * time.Second}.Measure(t.Context(), f)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not shorter than the grant's lifetime", "an expiring grant must not pass for a revoked one")
+}
+
+// TestRevocationShortGrants: against a service whose grants live 20 s, the
+// default bound shrinks to three quarters of that, so a measurement still
+// runs and an expiring grant still cannot pass for a revoked one.
+func TestRevocationShortGrants(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	clock := clockwork.NewFakeClockAt(start)
+	drive(t, clock, interval)
+	f := newFake(clock)
+	f.canRevoke, f.revokeDelay = true, 100*time.Millisecond
+	f.declared.MaxGrantLifetime = 20 * time.Second
+	r, err := measure.Revocation{Clock: clock, Interval: interval}.Measure(t.Context(), f)
+	require.NoError(t, err)
+	p50 := figure(t, r, measure.FigureRevocationP50)
+	within(t, 100*time.Millisecond, p50.Value, interval, "p50")
+	assert.Equal(t, 15*time.Second, p50.Bound)
 }
