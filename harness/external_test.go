@@ -290,3 +290,36 @@ func externalTopologyFor(t *testing.T, cfg *conformance.Config) topology {
 	t.Cleanup(top.abandon)
 	return top
 }
+
+// TestExternalCountsHandlerRunsWhenItCan: a config built in Go with
+// HandlerCalls (a service in this process) gets the reference's check that
+// no refused call ran the handler, and it holds.
+func TestExternalCountsHandlerRunsWhenItCan(t *testing.T) {
+	dir := t.TempDir()
+	_, err := zoo.GenerateKeys(zoo.MethodsList, dir)
+	require.NoError(t, err)
+	svc, err := zoo.Start(zoo.MethodsList, zoo.None, zoo.Options{KeysDir: dir})
+	require.NoError(t, err)
+	t.Cleanup(svc.Stop)
+	path, err := zoo.WriteTargetConfig(zoo.MethodsList, dir, svc.Addr)
+	require.NoError(t, err)
+	cfg, err := conformance.LoadConfig(path)
+	require.NoError(t, err)
+	cfg.HandlerCalls = svc.HandlerCalls
+	for _, name := range []string{"external-baseline", "external-grant-tampered"} {
+		sc, err := scenarios.Find(name)
+		require.NoError(t, err)
+		rep := Run(t, sc, WithTarget(cfg))
+		require.NotNil(t, rep)
+		assert.NotContains(t, rep.Notes, NoteHandlerUnseen)
+		var found bool
+		for _, c := range rep.Checks {
+			if c.Name == HandlerCheck {
+				found = true
+				assert.True(t, c.Pass, c.Got)
+			}
+		}
+		assert.True(t, found, "%s has the handler check", name)
+		assert.Equal(t, int64(rep.Codes["OK"]), rep.HandlerRuns, "%s: the handler ran once per OK call", name)
+	}
+}

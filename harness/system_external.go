@@ -179,8 +179,14 @@ func (x *externalSystem) revokeIssued(ctx context.Context) (int, error) {
 	return len(ids), nil
 }
 
-// handlerRuns: the service's handler runs in the user's process, out of sight.
-func (x *externalSystem) handlerRuns() (int64, bool) { return 0, false }
+// handlerRuns counts the service's handler runs where the config can
+// (Config.HandlerCalls, from Go); else they happen out of sight.
+func (x *externalSystem) handlerRuns() (int64, bool) {
+	if count := x.session.Config().HandlerCalls; count != nil {
+		return count(), true
+	}
+	return 0, false
+}
 
 func (x *externalSystem) close() error {
 	err := x.localSystem.close()
