@@ -20,6 +20,11 @@ import (
 	"github.com/jitbench/jitbench/harness/zootarget"
 )
 
+// The tests that run scenarios against zoo services are not parallel:
+// they run one after another before the package's parallel tests, so
+// their service processes never load the machine under the reference's
+// timed scenarios (TestRunAllPasses).
+
 // zooService starts kind's correct build in a process of its own and
 // returns its target config's file, as `zoo-target --target-config` writes it.
 func zooService(t *testing.T, kind zoo.Kind) string {
@@ -31,7 +36,6 @@ func zooService(t *testing.T, kind zoo.Kind) string {
 // DEADLINE_EXCEEDED and a PERMISSION_DENIED reproduced on a service in
 // another team's conventions, each failed call diagnosed with its figures.
 func TestReproOnAServiceThatIsNotTheReference(t *testing.T) {
-	t.Parallel()
 	cfg := zooService(t, zoo.MethodsList)
 	for _, tc := range []struct {
 		scenario string
@@ -58,7 +62,6 @@ func TestReproOnAServiceThatIsNotTheReference(t *testing.T) {
 // TestRunTheExternalLibrary runs `run --tag external --target` on two
 // services: what cannot act on one is skipped with its reason, the rest passes.
 func TestRunTheExternalLibrary(t *testing.T) {
-	t.Parallel()
 	for kind, pick := range map[zoo.Kind][]string{
 		zoo.MethodsList: {"--all"}, // with --target, the external library
 		zoo.BearerGrant: {"--tag", harness.TagExternal},
@@ -128,7 +131,6 @@ func TestListExternal(t *testing.T) {
 // shown: the zoo-target line's flags (in this process, its directory a
 // temporary one), then the two repro lines against the config it wrote.
 func TestReadmeWalkthroughOnAnotherService(t *testing.T) {
-	t.Parallel()
 	p := readmeLoad(t, "README.md")
 	const dirShown = "/tmp/orders"
 	var start []string
@@ -209,7 +211,6 @@ func TestDocsExternalCoversEverything(t *testing.T) {
 // reference as any user's service, described by the example config: the
 // caller's connection and the fault proxy's both speak TLS to it.
 func TestExternalOverTLS(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	tlsDir := filepath.Join(dir, "tls")
 	cfg := serveTarget(t, dir, func(s string) string {
@@ -231,7 +232,6 @@ func TestExternalOverTLS(t *testing.T) {
 // whose fault the service gives no way to act on fails the run with its
 // reason (picked by --all it would be skipped).
 func TestNamedScenarioThatCannotAct(t *testing.T) {
-	t.Parallel()
 	cfg := zooService(t, zoo.MethodsList) // no key source jitbench serves
 	r := runScenarioCLI(t, "run", "external-key-source-down", "--target", cfg)
 	assert.Equal(t, exitFailed, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -244,7 +244,6 @@ func TestNamedScenarioThatCannotAct(t *testing.T) {
 // message (the zoo's token-echo build) never gets it printed: not in
 // repro's text, its JSON, nor the result file.
 func TestNoTokenIsPrinted(t *testing.T) {
-	t.Parallel()
 	cfg := zootarget.Start(t, zoo.MethodsList, zootarget.Options{Bug: zoo.TokenEcho}).Path
 	out := filepath.Join(t.TempDir(), "r.json")
 	for _, args := range [][]string{
