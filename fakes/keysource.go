@@ -68,7 +68,7 @@ func newKeySource(params map[string]any) (Fault, error) {
 		}
 		env.Effect(func() Effect {
 			n := missed()
-			return Effect{What: fmt.Sprintf("%s: the service met it on %s, during %s", what, fetches(n), count(l.Met(), "call")), Met: n}
+			return Effect{What: fmt.Sprintf("%s: the service met it on %s, during %s", what, count(n, "fetch"), count(l.Met(), "call")), Met: n}
 		})
 		return func() {
 			mu.Lock()
@@ -78,12 +78,4 @@ func newKeySource(params map[string]any) (Fault, error) {
 			l.Remove()
 		}, nil
 	}), nil
-}
-
-// fetches words n key fetches.
-func fetches(n int64) string {
-	if n == 1 {
-		return "1 fetch"
-	}
-	return fmt.Sprintf("%d fetches", n)
 }

@@ -69,13 +69,19 @@ func Register(kind string, f Factory) {
 
 // Document attaches doc to a registered kind; it panics for an unregistered one.
 func Document(kind string, doc KindDoc) {
+	update("Document", kind, func(e *kindEntry) { e.doc = doc })
+}
+
+// update changes the entry of a registered kind; it panics, naming caller,
+// for an unregistered one: a programming error, found at init.
+func update(caller, kind string, change func(e *kindEntry)) {
 	registry.Lock()
 	defer registry.Unlock()
 	e, ok := registry.kinds[kind]
 	if !ok {
-		panic(fmt.Sprintf("fakes: Document for unregistered fault kind %q", kind))
+		panic(fmt.Sprintf("fakes: %s for unregistered fault kind %q", caller, kind))
 	}
-	e.doc = doc
+	change(&e)
 	registry.kinds[kind] = e
 }
 
@@ -89,14 +95,7 @@ func register(kind, summary string, params any, f Factory) {
 // onExternal declares how kind acts on a user's own service (KindDoc.External).
 // It panics for an unregistered kind.
 func onExternal(kind, how string) {
-	registry.Lock()
-	defer registry.Unlock()
-	e, ok := registry.kinds[kind]
-	if !ok {
-		panic(fmt.Sprintf("fakes: onExternal for unregistered fault kind %q", kind))
-	}
-	e.doc.External = how
-	registry.kinds[kind] = e
+	update("onExternal", kind, func(e *kindEntry) { e.doc.External = how })
 }
 
 // hold marks a registered kind as taking what whole while its window is
@@ -104,14 +103,7 @@ func onExternal(kind, how string) {
 // container cannot be killed, a partition cannot be cut twice), where
 // layered settings compose. It panics for an unregistered kind.
 func hold(kind, what string) {
-	registry.Lock()
-	defer registry.Unlock()
-	e, ok := registry.kinds[kind]
-	if !ok {
-		panic(fmt.Sprintf("fakes: hold for unregistered fault kind %q", kind))
-	}
-	e.holds = what
-	registry.kinds[kind] = e
+	update("hold", kind, func(e *kindEntry) { e.holds = what })
 }
 
 // Holds names what a fault of kind takes whole while its window is open

@@ -52,6 +52,20 @@ func LoadFile(path string) (*scenarios.Scenario, error) { return scenarios.Load(
 // they run on topology external and need nothing but a target config.
 const TagExternal = "external"
 
+// LibraryFor is the part of the library a whole run takes: the external
+// library against a user's service, the reference's library without one
+// (against a user's service the reference's scenarios would expect the
+// reference's reasons).
+func LibraryFor(lib []*scenarios.Scenario, external bool) []*scenarios.Scenario {
+	var out []*scenarios.Scenario
+	for _, s := range lib {
+		if (s.Topology == TopologyExternal) == external {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Tagged returns the scenarios of all carrying tag.
 func Tagged(all []*scenarios.Scenario, tag string) []*scenarios.Scenario {
 	var out []*scenarios.Scenario

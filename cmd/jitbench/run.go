@@ -119,7 +119,7 @@ scenario file (named file:line:col).`,
 			}
 			picked, err := selectScenarios(args, all, tags)
 			if err == nil && all {
-				picked = libraryFor(picked, target)
+				picked = harness.LibraryFor(picked, target != "")
 			}
 			if err != nil {
 				return err
@@ -244,19 +244,6 @@ func checkTopologies(picked []*scenarios.Scenario, flag string) error {
 		}
 	}
 	return nil
-}
-
-// libraryFor is the part of the library --all runs: the external library
-// against a --target, the reference's library without one. (Against your
-// service the reference's scenarios would expect the reference's reasons.)
-func libraryFor(lib []*scenarios.Scenario, target string) []*scenarios.Scenario {
-	var out []*scenarios.Scenario
-	for _, s := range lib {
-		if (s.Topology == harness.TopologyExternal) == (target != "") {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // named reports whether the command line named a scenario (by name or

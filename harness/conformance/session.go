@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -138,8 +137,6 @@ type Answer struct {
 	Code    codes.Code
 	Message string
 	Reason  string
-	// Texts are everything of the answer a token could be echoed in, for redaction.
-	Texts []string
 	// Latency is the call's wall time.
 	Latency time.Duration
 }
@@ -159,17 +156,11 @@ func (s *Session) Call(ctx context.Context, conn *grpc.ClientConn, stream bool, 
 		conn = s.t.conn
 	}
 	a := s.t.do(ctx, conn, p, md, timeout, opts...)
-	return Answer{Code: a.code, Message: a.message, Reason: a.reason, Texts: a.texts, Latency: a.latency}, nil
+	return Answer{Code: a.code, Message: a.message, Reason: a.reason, Latency: a.latency}, nil
 }
 
 // HasStream reports whether the config names a stream method.
 func (s *Session) HasStream() bool { return s.t.stream != nil }
-
-// Dial opens a new connection to the target through dialer (nil: the
-// network), with the config's TLS, waiting until it is ready.
-func (s *Session) Dial(ctx context.Context, dialer func(context.Context, string) (net.Conn, error)) (*grpc.ClientConn, error) {
-	return s.t.dial(ctx, dialer)
-}
 
 // Address returns the target's host:port.
 func (s *Session) Address() string { return s.t.addr }
